@@ -1,0 +1,127 @@
+//! The ports the pipeline writes through; adapters (SQLite locally, DynamoDB/SQS on AWS)
+//! implement them.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::request::{Headers, Reply};
+use crate::timestamp::Timestamp;
+
+/// A failure of a store or queue; the pipeline turns it into a 5xx so the platform retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PortError(pub String);
+
+/// A request to claim an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// `{channel}:{tenant}:{platform id}`.
+    pub key: String,
+    /// SHA-256 of the raw body, to flag the same key arriving with different content.
+    pub payload_hash: String,
+    /// Now.
+    pub now: Timestamp,
+    /// Until when an `INPROGRESS` claim blocks others; after that it may be retaken.
+    pub in_progress_until: Timestamp,
+    /// When the record may be forgotten (TTL, at least 7 days after completion).
+    pub expires_at: Timestamp,
+}
+
+/// The result of a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The key is ours to process.
+    Claimed,
+    /// Already processed: answer the stored acknowledgement again.
+    Completed {
+        /// The stored acknowledgement.
+        ack: Reply,
+        /// The payload hash recorded when it was claimed.
+        payload_hash: String,
+    },
+    /// Someone else is processing it right now.
+    InProgress,
+}
+
+/// The idempotency store (Powertools semantics: `INPROGRESS` → `COMPLETED`, with expiry).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `claim.key` if it is absent, expired, or an expired `INPROGRESS` claim.
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError>;
+    /// Marks a claimed key `COMPLETED` with the acknowledgement to replay.
+    async fn complete(&self, key: &str, ack: &Reply, expires_at: Timestamp) -> Result<(), PortError>;
+    /// Deletes an `INPROGRESS` claim so the platform's retry can take it.
+    async fn release(&self, key: &str) -> Result<(), PortError>;
+}
+
+/// The three queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// The FIFO stream of `UnifiedOrderEvent`s.
+    Unified,
+    /// Thin deliveries waiting for the platform API.
+    Enrichment,
+    /// Authenticated deliveries that could not be normalised.
+    Quarantine,
+}
+
+impl QueueName {
+    /// `unified`, `enrichment` or `quarantine`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            QueueName::Unified => "unified",
+            QueueName::Enrichment => "enrichment",
+            QueueName::Quarantine => "quarantine",
+        }
+    }
+
+    /// Parses `unified`, `enrichment` or `quarantine`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [QueueName::Unified, QueueName::Enrichment, QueueName::Quarantine].into_iter().find(|q| q.as_str() == text)
+    }
+}
+
+/// One message for a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// The JSON body.
+    pub body: String,
+    /// FIFO group (`{channel}:{tenant}:{order id}`): order is kept per order.
+    pub group_id: Option<String>,
+    /// FIFO deduplication id: a second send with the same id is dropped.
+    pub dedup_id: Option<String>,
+    /// Message attributes: `channel`, `event_type`, `schema_version`.
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+/// The queues.
+#[async_trait]
+pub trait Queues: Send + Sync {
+    /// Sends `messages` to `queue`, all or nothing from the caller's point of view.
+    async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError>;
+}
+
+/// An authenticated delivery kept whole on the enrichment or quarantine queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDelivery {
+    /// The channel id.
+    pub channel: String,
+    /// The `{tenant}` path segment it arrived on (selects credentials again on replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_tenant: Option<String>,
+    /// Its idempotency key.
+    pub idempotency_key: String,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// HTTP method.
+    pub method: String,
+    /// Raw query string.
+    pub query: String,
+    /// Headers as received.
+    pub headers: Headers,
+    /// The raw body, base64.
+    pub body_base64: String,
+    /// Why it was quarantined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

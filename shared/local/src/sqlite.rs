@@ -1,0 +1,256 @@
+//! SQLite implementations of the idempotency store and the three queues, in one file (WAL mode,
+//! so `o2o queue --follow` and `o2o replay` can read while `o2o serve` writes).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use o2o_core::Reply;
+use o2o_core::Timestamp;
+use o2o_core::ports::{Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS idempotency (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,                 -- INPROGRESS | COMPLETED
+    expiration INTEGER NOT NULL,          -- unix seconds: the record may be forgotten after this
+    in_progress_expiration INTEGER,       -- unix milliseconds: an INPROGRESS claim may be retaken after this
+    payload_hash TEXT NOT NULL,
+    ack TEXT                              -- the stored acknowledgement (JSON), once COMPLETED
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    group_id TEXT,
+    dedup_id TEXT,
+    body TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (queue, dedup_id) WHERE dedup_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_queue ON messages (queue, seq);
+";
+
+/// Why the SQLite file could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A blocking task panicked or was cancelled.
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+impl From<StoreError> for PortError {
+    fn from(e: StoreError) -> Self {
+        PortError(e.to_string())
+    }
+}
+
+/// One message read back from a local queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Position in the file; increases with every message.
+    pub seq: i64,
+    /// FIFO group, for the unified queue.
+    pub group_id: Option<String>,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// The embedded store: one SQLite file holding idempotency records and the queues.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        // Other processes (o2o queue, o2o replay) may hold the lock briefly: wait, don't fail.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection in a blocking task (SQLite calls block).
+    async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
+            f(&mut guard).map_err(StoreError::from)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Messages of `queue` after `after_seq`, oldest first, at most `limit`.
+    pub async fn read(&self, queue: QueueName, after_seq: i64, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT seq, group_id, body FROM messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+            let rows = stmt.query_map(params![queue.as_str(), after_seq, limit as i64], |row| {
+                Ok(StoredMessage { seq: row.get(0)?, group_id: row.get(1)?, body: row.get(2)? })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Removes a message (after a successful replay).
+    pub async fn delete(&self, queue: QueueName, seq: i64) -> Result<(), StoreError> {
+        self.with_conn(move |conn| conn.execute("DELETE FROM messages WHERE queue = ?1 AND seq = ?2", params![queue.as_str(), seq]).map(drop))
+            .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
+        let claim = claim.clone();
+        let outcome = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existing = tx
+                    .query_row(
+                        "SELECT status, expiration, in_progress_expiration, payload_hash, ack FROM idempotency WHERE id = ?1",
+                        params![claim.key],
+                        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, String>(3)?, row.get::<_, Option<String>>(4)?)),
+                    )
+                    .optional()?;
+                let now_s = claim.now.unix_seconds();
+                let now_ms = claim.now.unix_millis();
+                let outcome = match existing {
+                    Some((status, expiration, _, hash, Some(ack))) if status == "COMPLETED" && expiration > now_s => {
+                        match serde_json::from_str::<Reply>(&ack) {
+                            Ok(ack) => Some(ClaimOutcome::Completed { ack, payload_hash: hash }),
+                            Err(_) => None, // an unreadable record is retaken
+                        }
+                    }
+                    Some((status, expiration, Some(until), _, _)) if status == "INPROGRESS" && until > now_ms && expiration > now_s => {
+                        Some(ClaimOutcome::InProgress)
+                    }
+                    _ => None,
+                };
+                if let Some(outcome) = outcome {
+                    return Ok(outcome);
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO idempotency (id, status, expiration, in_progress_expiration, payload_hash, ack)
+                     VALUES (?1, 'INPROGRESS', ?2, ?3, ?4, NULL)",
+                    params![claim.key, claim.expires_at.unix_seconds(), claim.in_progress_until.unix_millis(), claim.payload_hash],
+                )?;
+                tx.commit()?;
+                Ok(ClaimOutcome::Claimed)
+            })
+            .await?;
+        Ok(outcome)
+    }
+
+    async fn complete(&self, key: &str, ack: &Reply, expires_at: Timestamp) -> Result<(), PortError> {
+        let key = key.to_owned();
+        let ack = serde_json::to_string(ack).map_err(|e| PortError(e.to_string()))?;
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE idempotency SET status = 'COMPLETED', ack = ?2, expiration = ?3, in_progress_expiration = NULL WHERE id = ?1",
+                params![key, ack, expires_at.unix_seconds()],
+            )
+            .map(drop)
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), PortError> {
+        let key = key.to_owned();
+        self.with_conn(move |conn| conn.execute("DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'", params![key]).map(drop))
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Queues for SqliteStore {
+    async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
+        let now = Timestamp::now().unix_millis();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                // Like SQS FIFO, a message whose dedup id was already sent is dropped.
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO messages (queue, group_id, dedup_id, body, attributes, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for m in &messages {
+                    let attributes: serde_json::Map<String, serde_json::Value> =
+                        m.attributes.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
+                    let attributes = serde_json::Value::Object(attributes).to_string();
+                    insert.execute(params![queue.as_str(), m.group_id, m.dedup_id, m.body, attributes, now])?;
+                }
+            }
+            tx.commit()
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(key: &str, now: i64) -> Claim {
+        let now = Timestamp::from_unix_seconds(now).expect("ts");
+        Claim { key: key.into(), payload_hash: "h".into(), now, in_progress_until: now.plus_seconds(60), expires_at: now.plus_seconds(3600) }
+    }
+
+    #[tokio::test]
+    async fn claims_follow_powertools_semantics() {
+        let store = SqliteStore::in_memory().expect("db");
+        assert_eq!(store.claim(&claim("k", 1000)).await, Ok(ClaimOutcome::Claimed));
+        assert_eq!(store.claim(&claim("k", 1010)).await, Ok(ClaimOutcome::InProgress));
+        // An expired in-progress claim may be retaken.
+        assert_eq!(store.claim(&claim("k", 1061)).await, Ok(ClaimOutcome::Claimed));
+        let ack = Reply::text(200, "success");
+        store.complete("k", &ack, Timestamp::from_unix_seconds(5000).expect("ts")).await.expect("complete");
+        assert_eq!(store.claim(&claim("k", 1100)).await, Ok(ClaimOutcome::Completed { ack, payload_hash: "h".into() }));
+        // Release only removes in-progress claims; a completed one stays.
+        store.release("k").await.expect("release");
+        assert!(matches!(store.claim(&claim("k", 1100)).await, Ok(ClaimOutcome::Completed { .. })));
+        // After its TTL the completed record is forgotten.
+        assert_eq!(store.claim(&claim("k", 5001)).await, Ok(ClaimOutcome::Claimed));
+        store.release("k").await.expect("release");
+        assert_eq!(store.claim(&claim("k", 5002)).await, Ok(ClaimOutcome::Claimed));
+    }
+
+    #[tokio::test]
+    async fn queues_drop_duplicate_dedup_ids_and_keep_order() {
+        let store = SqliteStore::in_memory().expect("db");
+        let message = |body: &str, dedup: &str| QueueMessage { body: body.into(), group_id: Some("g".into()), dedup_id: Some(dedup.into()), attributes: vec![] };
+        store.send(QueueName::Unified, vec![message("a", "1"), message("b", "2")]).await.expect("send");
+        store.send(QueueName::Unified, vec![message("a again", "1")]).await.expect("send");
+        store.send(QueueName::Quarantine, vec![message("q", "1")]).await.expect("send");
+        let unified = store.read(QueueName::Unified, 0, 10).await.expect("read");
+        assert_eq!(unified.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let after = store.read(QueueName::Unified, unified[0].seq, 10).await.expect("read");
+        assert_eq!(after.len(), 1);
+        let quarantine = store.read(QueueName::Quarantine, 0, 10).await.expect("read");
+        store.delete(QueueName::Quarantine, quarantine[0].seq).await.expect("delete");
+        assert!(store.read(QueueName::Quarantine, 0, 10).await.expect("read").is_empty());
+    }
+}

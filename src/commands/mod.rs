@@ -1,0 +1,80 @@
+//! The subcommands.
+
+mod queue;
+mod send;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use o2o::config::Config;
+use o2o::registry::CONNECTORS;
+
+/// o2o-connectors: platform webhooks in, one exactly-once stream of unified orders out.
+#[derive(Debug, Parser)]
+#[command(name = "o2o", version)]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, default_value = "o2o.toml", env = "O2O_CONFIG")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Host every connector at /webhooks/{channel}[/{tenant}] on an embedded SQLite store.
+    Serve(serve::ServeArgs),
+    /// Sign a sample delivery with the configured secret and post it.
+    Send(send::SendArgs),
+    /// Print a queue as NDJSON, one message per line.
+    Queue(queue::QueueArgs),
+    /// Re-run quarantined deliveries through the current code.
+    Replay(queue::ReplayArgs),
+    /// Print the JSON Schema of UnifiedOrderEvent v1.
+    Schema,
+    /// List the connectors and the settings each needs.
+    Channels,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", o2o_core::event::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Channels => {
+            print_channels();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve::run(&Config::load(&cli.config, CONNECTORS)?, args),
+        Command::Send(args) => send::run(&Config::load(&cli.config, CONNECTORS)?, args),
+        Command::Queue(args) => queue::print(&load_or_default(&cli.config)?, args),
+        Command::Replay(args) => queue::replay(&Config::load(&cli.config, CONNECTORS)?, args),
+    }
+}
+
+/// `o2o queue` needs the config only for the db path: a missing file is fine.
+fn load_or_default(path: &std::path::Path) -> Result<Config> {
+    if path.exists() { Config::load(path, CONNECTORS) } else { Ok(Config::default()) }
+}
+
+fn print_channels() {
+    for connector in CONNECTORS.iter() {
+        let info = connector.info();
+        let kind = serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        println!("{:<24}{:<14}{}", info.id, kind, info.name);
+        for setting in info.settings {
+            let required = if setting.required { "required" } else { "optional" };
+            println!("    {:<20}{:<10}{}", setting.name, required, setting.description);
+        }
+    }
+}
+
+/// A current-thread runtime is enough for the client commands.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))
+}

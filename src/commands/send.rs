@@ -1,0 +1,58 @@
+//! `o2o send`: sign a sample delivery with the configured secret and post it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use o2o::config::Config;
+use o2o::registry::CONNECTORS;
+use o2o_core::sample::parse_sample;
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The channel id, e.g. `shopify`.
+    channel: String,
+    /// A sample delivery (.http) [default: the channel's default sample in events/<channel>/].
+    file: Option<PathBuf>,
+    /// Where to post [default: http://<server addr>/webhooks/<channel>[/<tenant>]].
+    #[arg(long)]
+    to: Option<String>,
+    /// Sign with this tenant's credentials and post to its URL.
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
+    let connector = CONNECTORS.get(&args.channel).ok_or_else(|| anyhow!("unknown channel `{}` (see `o2o channels`)", args.channel))?;
+    let credentials = config
+        .channels
+        .get(&args.channel)
+        .and_then(|c| c.credentials(args.tenant.as_deref()))
+        .ok_or_else(|| anyhow!("no credentials for `{}` in the config", args.channel))?;
+    let file = args.file.unwrap_or_else(|| PathBuf::from("events").join(&args.channel).join(connector.info().default_sample));
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let sample = parse_sample(&bytes).with_context(|| file.display().to_string())?;
+    let mut headers = sample.headers.clone();
+    connector.sign(&sample.body, &mut headers, credentials).context("signing")?;
+    let url = args.to.unwrap_or_else(|| {
+        let tenant = args.tenant.as_deref().map(|t| format!("/{t}")).unwrap_or_default();
+        format!("http://{}/webhooks/{}{tenant}", config.addr(None), args.channel)
+    });
+    let method = reqwest::Method::from_bytes(sample.method.as_bytes()).context("sample method")?;
+    let (status, body) = super::block_on(async {
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+        let mut request = client.request(method, &url).body(sample.body);
+        for (name, value) in headers.iter() {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.with_context(|| format!("posting to {url}"))?;
+        let status = response.status();
+        anyhow::Ok((status, response.text().await?))
+    })??;
+    println!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    if !body.is_empty() {
+        println!("{body}");
+    }
+    Ok(if status.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

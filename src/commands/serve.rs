@@ -1,0 +1,94 @@
+//! `o2o serve`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use o2o::config::Config;
+use o2o::registry::CONNECTORS;
+use o2o_core::pipeline::PipelineOptions;
+use o2o_local::server::DEFAULT_MAX_BODY_BYTES;
+use o2o_local::{ServerState, SqliteStore};
+
+/// Where deliveries are deduplicated and queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// Embedded SQLite file (`--db`).
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address [default: [server] addr, else 127.0.0.1:8080].
+    #[arg(long)]
+    addr: Option<String>,
+    /// SQLite file [default: [server] db, else o2o.db].
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Store and queue backend.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: Backend,
+}
+
+pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let Backend::Sqlite = args.backend;
+        let db = config.db(args.db.as_deref());
+        let store = Arc::new(SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?);
+        let state = Arc::new(ServerState {
+            registry: CONNECTORS,
+            channels: config.channels.clone(),
+            store: store.clone(),
+            queues: store,
+            options: PipelineOptions::default(),
+            max_body_bytes: config.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        });
+        let addr = config.addr(args.addr.as_deref());
+        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+        tracing::info!(addr = %listener.local_addr()?, db = %db.display(), channels = ?channels, "listening");
+        o2o_local::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// JSON lines on stderr; level from `O2O_LOG` (error, warn, info, debug), default info.
+fn init_logging() {
+    let level = std::env::var("O2O_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

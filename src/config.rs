@@ -1,0 +1,117 @@
+//! The TOML config file (`o2o.toml`): server settings and one table per channel.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use o2o_core::config::ConfigError;
+use o2o_core::{ChannelConfig, Registry};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// `[channels.<id>]`.
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelConfig>,
+}
+
+/// `[server]`: defaults for `o2o serve` (flags win).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address, default `127.0.0.1:8080`.
+    pub addr: Option<String>,
+    /// SQLite file, default `o2o.db`.
+    pub db: Option<PathBuf>,
+    /// Body limit in bytes, default 1 MiB.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// The default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// The default SQLite file.
+pub const DEFAULT_DB: &str = "o2o.db";
+
+impl Config {
+    /// Reads, resolves `env:NAME` values, and checks every channel against `registry`.
+    pub fn load(path: &Path, registry: Registry) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        Self::parse(&text, registry, &|name| std::env::var(name).ok()).with_context(|| format!("in config {}", path.display()))
+    }
+
+    /// Parses config text; `env` looks up environment variables.
+    pub fn parse(text: &str, registry: Registry, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut config: Config = toml::from_str(text)?;
+        for (channel, table) in &mut config.channels {
+            let Some(connector) = registry.get(channel) else {
+                bail!(ConfigError::UnknownChannel(channel.clone()));
+            };
+            table.resolve_env(channel, env)?;
+            for (label, credentials) in table.tables(channel) {
+                for setting in connector.info().settings.iter().filter(|s| s.required) {
+                    let present = match setting.name {
+                        "secrets" => !credentials.secrets.is_empty(),
+                        name => credentials.value(name).is_some(),
+                    };
+                    if !present {
+                        bail!(ConfigError::MissingSetting { channel: label.clone(), setting: setting.name });
+                    }
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The listen address: the flag, else `[server] addr`, else the default.
+    pub fn addr(&self, flag: Option<&str>) -> String {
+        flag.or(self.server.addr.as_deref()).unwrap_or(DEFAULT_ADDR).to_owned()
+    }
+
+    /// The SQLite file: the flag, else `[server] db`, else the default.
+    pub fn db(&self, flag: Option<&Path>) -> PathBuf {
+        flag.map(Path::to_path_buf).or_else(|| self.server.db.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::CONNECTORS;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn the_shipped_development_config_is_valid() {
+        let text = include_str!("../o2o.toml");
+        let config = Config::parse(text, CONNECTORS, &no_env).expect("o2o.toml parses");
+        for connector in CONNECTORS.iter() {
+            assert!(config.channels.contains_key(connector.info().id), "o2o.toml configures {}", connector.info().id);
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_channels_and_missing_settings() {
+        let err = Config::parse("[channels.shopfy]\nsecrets = [\"x\"]\n", CONNECTORS, &no_env).expect_err("typo");
+        assert_eq!(err.to_string(), "unknown channel `shopfy` in configuration");
+        let err = Config::parse("[channels.shopify.tenants.a]\napp_key = \"k\"\n", CONNECTORS, &no_env).expect_err("no secret");
+        assert_eq!(err.to_string(), "shopify/a: missing setting `secrets`");
+        let err = Config::parse("[server]\nport = 1\n", CONNECTORS, &no_env).expect_err("unknown key");
+        assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
+
+    #[test]
+    fn env_values_resolve() {
+        let env = |name: &str| (name == "SHOPIFY_SECRET").then(|| "from-env".to_owned());
+        let config = Config::parse("[channels.shopify]\nsecrets = [\"env:SHOPIFY_SECRET\"]\n", CONNECTORS, &env).expect("config");
+        assert_eq!(config.channels["shopify"].default.secrets[0].expose(), "from-env");
+        assert_eq!(config.addr(None), DEFAULT_ADDR);
+        assert_eq!(config.addr(Some("127.0.0.1:9")), "127.0.0.1:9");
+    }
+}

@@ -1,0 +1,6 @@
+//! The one table of every connector. Adding a platform adds one line here.
+
+use o2o_core::Registry;
+
+/// Every connector `o2o` hosts.
+pub static CONNECTORS: Registry = Registry(&[&o2o_shopify::Shopify, &o2o_woocommerce::WooCommerce]);
