@@ -216,7 +216,7 @@ fn customer(raw: &payload::Order) -> Option<Customer> {
 
 fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
     let address = raw.shipping_address.as_ref().map(|a| Address {
-        name: non_empty(a.name.as_deref()),
+        name: non_empty(a.name.as_deref()).or_else(|| join_names(&[a.first_name.as_deref(), a.last_name.as_deref()])),
         phone: non_empty(a.phone.as_deref()),
         lines: [a.address1.as_deref(), a.address2.as_deref()].into_iter().filter_map(non_empty).collect(),
         city: non_empty(a.city.as_deref()),

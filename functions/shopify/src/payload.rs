@@ -99,6 +99,8 @@ pub struct ShippingLine {
 #[derive(Debug, Deserialize)]
 pub struct Address {
     pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
     pub phone: Option<String>,
     pub address1: Option<String>,
     pub address2: Option<String>,

@@ -1,0 +1,153 @@
+//! Shared helpers for the end-to-end tests: a real server on 127.0.0.1, signed sample
+//! deliveries, and queue inspection.
+
+#![allow(dead_code, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use o2o::config::Config;
+use o2o::registry::CONNECTORS;
+use o2o_core::pipeline::PipelineOptions;
+use o2o_core::ports::{IdempotencyStore, QueueName, Queues};
+use o2o_core::sample::parse_sample;
+use o2o_core::{ChannelConfig, Headers, Registry};
+use o2o_local::server::DEFAULT_MAX_BODY_BYTES;
+use o2o_local::{ServerState, SqliteStore};
+use tokio::sync::oneshot;
+
+/// The repository root (where `o2o.toml` and `events/` live).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The development config shipped with the repository.
+pub fn dev_config() -> Config {
+    Config::load(&root().join("o2o.toml"), CONNECTORS).expect("o2o.toml")
+}
+
+/// A running server; dropping it stops the server.
+pub struct TestServer {
+    pub base: String,
+    pub store: SqliteStore,
+    pub db: PathBuf,
+    _dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Options for [`start`].
+pub struct ServerSetup {
+    pub registry: Registry,
+    pub channels: BTreeMap<String, ChannelConfig>,
+    pub max_body_bytes: usize,
+    /// Wrap the SQLite store (e.g. to inject failures); default: use it as is.
+    pub wrap: Option<Box<dyn FnOnce(SqliteStore) -> (Arc<dyn IdempotencyStore>, Arc<dyn Queues>)>>,
+}
+
+impl Default for ServerSetup {
+    fn default() -> Self {
+        Self { registry: CONNECTORS, channels: dev_config().channels, max_body_bytes: DEFAULT_MAX_BODY_BYTES, wrap: None }
+    }
+}
+
+/// Starts a server on a free loopback port over a fresh SQLite file.
+pub async fn start(setup: ServerSetup) -> TestServer {
+    let dir = TempDir::new();
+    let db = dir.path().join("o2o.db");
+    let store = SqliteStore::open(&db).expect("db");
+    let (idempotency, queues): (Arc<dyn IdempotencyStore>, Arc<dyn Queues>) = match setup.wrap {
+        Some(wrap) => wrap(store.clone()),
+        None => (Arc::new(store.clone()), Arc::new(store.clone())),
+    };
+    let state = Arc::new(ServerState {
+        registry: setup.registry,
+        channels: setup.channels,
+        store: idempotency,
+        queues,
+        options: PipelineOptions::default(),
+        max_body_bytes: setup.max_body_bytes,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(o2o_local::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    TestServer { base, store, db, _dir: dir, stop: Some(stop) }
+}
+
+/// A sample delivery from `events/<channel>/<file>`, signed with the dev config's secret.
+pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
+    let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
+    let sample = parse_sample(&bytes).expect("parse sample");
+    let mut headers = sample.headers;
+    let config = dev_config();
+    let credentials = config.channels[channel].credentials(None).expect("credentials");
+    CONNECTORS.get(channel).expect("connector").sign(&sample.body, &mut headers, credentials).expect("sign");
+    (headers, sample.body)
+}
+
+/// The unsigned sample (as the platform would send it without our signature).
+pub fn unsigned_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
+    let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
+    let sample = parse_sample(&bytes).expect("parse sample");
+    (sample.headers, sample.body)
+}
+
+/// POSTs `body` with `headers` to `url`; returns status and body.
+pub async fn post(url: &str, headers: &Headers, body: Vec<u8>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let mut request = client.post(url).body(body);
+    for (name, value) in headers.iter() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("post");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// Every message body on `queue`.
+pub async fn messages(store: &SqliteStore, queue: QueueName) -> Vec<String> {
+    store.read(queue, 0, 10_000).await.expect("read").into_iter().map(|m| m.body).collect()
+}
+
+/// Asserts that no queue holds anything.
+pub async fn assert_all_queues_empty(store: &SqliteStore) {
+    for queue in [QueueName::Unified, QueueName::Enrichment, QueueName::Quarantine] {
+        assert_eq!(messages(store, queue).await, Vec::<String>::new(), "{} queue must be empty", queue.as_str());
+    }
+}
+
+/// A temporary directory removed on drop (no extra crate needed for this).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("o2o-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
