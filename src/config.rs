@@ -40,12 +40,18 @@ pub const DEFAULT_DB: &str = "o2o.db";
 impl Config {
     /// Reads, resolves `env:NAME` values, and checks every channel against `registry`.
     pub fn load(path: &Path, registry: Registry) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        Self::parse(&text, registry, &|name| std::env::var(name).ok()).with_context(|| format!("in config {}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        Self::parse(&text, registry, &|name| std::env::var(name).ok())
+            .with_context(|| format!("in config {}", path.display()))
     }
 
     /// Parses config text; `env` looks up environment variables.
-    pub fn parse(text: &str, registry: Registry, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+    pub fn parse(
+        text: &str,
+        registry: Registry,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let mut config: Config = toml::from_str(text)?;
         for (channel, table) in &mut config.channels {
             let Some(connector) = registry.get(channel) else {
@@ -59,7 +65,10 @@ impl Config {
                         name => credentials.value(name).is_some(),
                     };
                     if !present {
-                        bail!(ConfigError::MissingSetting { channel: label.clone(), setting: setting.name });
+                        bail!(ConfigError::MissingSetting {
+                            channel: label.clone(),
+                            setting: setting.name
+                        });
                     }
                 }
             }
@@ -69,12 +78,16 @@ impl Config {
 
     /// The listen address: the flag, else `[server] addr`, else the default.
     pub fn addr(&self, flag: Option<&str>) -> String {
-        flag.or(self.server.addr.as_deref()).unwrap_or(DEFAULT_ADDR).to_owned()
+        flag.or(self.server.addr.as_deref())
+            .unwrap_or(DEFAULT_ADDR)
+            .to_owned()
     }
 
     /// The SQLite file: the flag, else `[server] db`, else the default.
     pub fn db(&self, flag: Option<&Path>) -> PathBuf {
-        flag.map(Path::to_path_buf).or_else(|| self.server.db.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+        flag.map(Path::to_path_buf)
+            .or_else(|| self.server.db.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
     }
 }
 
@@ -92,25 +105,48 @@ mod tests {
         let text = include_str!("../o2o.toml");
         let config = Config::parse(text, CONNECTORS, &no_env).expect("o2o.toml parses");
         for connector in CONNECTORS.iter() {
-            assert!(config.channels.contains_key(connector.info().id), "o2o.toml configures {}", connector.info().id);
+            assert!(
+                config.channels.contains_key(connector.info().id),
+                "o2o.toml configures {}",
+                connector.info().id
+            );
         }
     }
 
     #[test]
     fn refuses_unknown_channels_and_missing_settings() {
-        let err = Config::parse("[channels.shopfy]\nsecrets = [\"x\"]\n", CONNECTORS, &no_env).expect_err("typo");
+        let err = Config::parse(
+            "[channels.shopfy]\nsecrets = [\"x\"]\n",
+            CONNECTORS,
+            &no_env,
+        )
+        .expect_err("typo");
         assert_eq!(err.to_string(), "unknown channel `shopfy` in configuration");
-        let err = Config::parse("[channels.shopify.tenants.a]\napp_key = \"k\"\n", CONNECTORS, &no_env).expect_err("no secret");
+        let err = Config::parse(
+            "[channels.shopify.tenants.a]\napp_key = \"k\"\n",
+            CONNECTORS,
+            &no_env,
+        )
+        .expect_err("no secret");
         assert_eq!(err.to_string(), "shopify/a: missing setting `secrets`");
-        let err = Config::parse("[server]\nport = 1\n", CONNECTORS, &no_env).expect_err("unknown key");
+        let err =
+            Config::parse("[server]\nport = 1\n", CONNECTORS, &no_env).expect_err("unknown key");
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
     }
 
     #[test]
     fn env_values_resolve() {
         let env = |name: &str| (name == "SHOPIFY_SECRET").then(|| "from-env".to_owned());
-        let config = Config::parse("[channels.shopify]\nsecrets = [\"env:SHOPIFY_SECRET\"]\n", CONNECTORS, &env).expect("config");
-        assert_eq!(config.channels["shopify"].default.secrets[0].expose(), "from-env");
+        let config = Config::parse(
+            "[channels.shopify]\nsecrets = [\"env:SHOPIFY_SECRET\"]\n",
+            CONNECTORS,
+            &env,
+        )
+        .expect("config");
+        assert_eq!(
+            config.channels["shopify"].default.secrets[0].expose(),
+            "from-env"
+        );
         assert_eq!(config.addr(None), DEFAULT_ADDR);
         assert_eq!(config.addr(Some("127.0.0.1:9")), "127.0.0.1:9");
     }

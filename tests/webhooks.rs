@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use common::*;
 use o2o_core::event::UnifiedOrderEvent;
-use o2o_core::ports::{Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues};
+use o2o_core::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+};
 use o2o_core::{Headers, Reply, Timestamp};
 use o2o_local::SqliteStore;
 
@@ -27,8 +29,15 @@ async fn a_valid_delivery_is_acked_and_queued_exactly_once() {
     assert_eq!(unified.len(), 1);
     let event: UnifiedOrderEvent = serde_json::from_str(&unified[0]).expect("a UnifiedOrderEvent");
     assert_eq!(event.source.channel, "shopify");
-    assert_eq!(event.order.expect("order").external_id, "820982911946154508");
-    assert!(messages(&server.store, QueueName::Quarantine).await.is_empty());
+    assert_eq!(
+        event.order.expect("order").external_id,
+        "820982911946154508"
+    );
+    assert!(
+        messages(&server.store, QueueName::Quarantine)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -38,17 +47,26 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
 
     let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
     assert_eq!(status, 401);
-    assert_eq!(reply, r#"{"error":"signature_missing","message":"signature missing"}"#);
+    assert_eq!(
+        reply,
+        r#"{"error":"signature_missing","message":"signature missing"}"#
+    );
 
     let mut forged = headers.clone();
-    forged.insert("X-Shopify-Hmac-Sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=");
+    forged.insert(
+        "X-Shopify-Hmac-Sha256",
+        "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=",
+    );
     let (status, reply) = post(&shopify_url(&server), &forged, body.clone()).await;
     assert_eq!(status, 401);
     assert!(reply.contains("signature_mismatch"), "{reply}");
 
     // Signed correctly, then tampered with.
     let (signed, mut tampered) = signed_sample("shopify", "orders-create.http");
-    let at = tampered.iter().position(|b| *b == b'7').expect("a digit to change");
+    let at = tampered
+        .iter()
+        .position(|b| *b == b'7')
+        .expect("a digit to change");
     tampered[at] = b'8';
     let (status, _) = post(&shopify_url(&server), &signed, tampered).await;
     assert_eq!(status, 401);
@@ -56,7 +74,12 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
     // WooCommerce: a body that merely looks like a ping but carries a bad signature is not a ping.
     let mut woo = Headers::new();
     woo.insert("X-WC-Webhook-Signature", "AAAA");
-    let (status, _) = post(&format!("{}/webhooks/woocommerce", server.base), &woo, b"webhook_id=12".to_vec()).await;
+    let (status, _) = post(
+        &format!("{}/webhooks/woocommerce", server.base),
+        &woo,
+        b"webhook_id=12".to_vec(),
+    )
+    .await;
     assert_eq!(status, 401);
 
     assert_all_queues_empty(&server.store).await;
@@ -92,7 +115,9 @@ async fn the_same_delivery_twenty_times_concurrently_yields_one_event() {
 async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
     let server = start(ServerSetup::default()).await;
     let (mut headers, _) = unsigned_sample("shopify", "orders-create.http");
-    let body = br#"{"id": 1, "currency": "USD", "line_items": [{"quantity": "two", "price": "1.00"}]}"#.to_vec();
+    let body =
+        br#"{"id": 1, "currency": "USD", "line_items": [{"quantity": "two", "price": "1.00"}]}"#
+            .to_vec();
     sign_shopify(&mut headers, &body);
     let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
     assert_eq!((status, reply.as_str()), (200, ""));
@@ -101,7 +126,13 @@ async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
     assert_eq!(quarantined.len(), 1);
     let record: serde_json::Value = serde_json::from_str(&quarantined[0]).expect("json");
     assert_eq!(record["channel"], "shopify");
-    assert!(record["error"].as_str().expect("error").contains("wrong type"), "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .expect("error")
+            .contains("wrong type"),
+        "{record}"
+    );
     // The error names the problem, never the value.
     assert!(!record["error"].as_str().expect("error").contains("two"));
 
@@ -109,20 +140,38 @@ async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
     let mut bare = Headers::new();
     sign_shopify(&mut bare, b"not json");
     for _ in 0..2 {
-        assert_eq!(post(&shopify_url(&server), &bare, b"not json".to_vec()).await.0, 200);
+        assert_eq!(
+            post(&shopify_url(&server), &bare, b"not json".to_vec())
+                .await
+                .0,
+            200
+        );
     }
-    assert_eq!(messages(&server.store, QueueName::Quarantine).await.len(), 2);
+    assert_eq!(
+        messages(&server.store, QueueName::Quarantine).await.len(),
+        2
+    );
 }
 
 fn sign_shopify(headers: &mut Headers, body: &[u8]) {
     let config = dev_config();
-    let credentials = config.channels["shopify"].credentials(None).expect("credentials");
-    o2o::registry::CONNECTORS.get("shopify").expect("shopify").sign(body, headers, credentials).expect("sign");
+    let credentials = config.channels["shopify"]
+        .credentials(None)
+        .expect("credentials");
+    o2o::registry::CONNECTORS
+        .get("shopify")
+        .expect("shopify")
+        .sign(body, headers, credentials)
+        .expect("sign");
 }
 
 #[tokio::test]
 async fn bodies_over_the_limit_get_413_with_or_without_content_length() {
-    let server = start(ServerSetup { max_body_bytes: 1024, ..ServerSetup::default() }).await;
+    let server = start(ServerSetup {
+        max_body_bytes: 1024,
+        ..ServerSetup::default()
+    })
+    .await;
     let big = vec![b'x'; 4096];
     let mut headers = Headers::new();
     headers.insert("X-Shopify-Hmac-Sha256", "AAAA");
@@ -141,11 +190,16 @@ async fn chunked_post(base: &str, path: &str, body: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.expect("head");
     for chunk in body.chunks(512) {
         // The server may answer and close before the whole body is sent.
-        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
+        if stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .is_err()
             || stream.write_all(chunk).await.is_err()
             || stream.write_all(b"\r\n").await.is_err()
         {
@@ -155,7 +209,11 @@ async fn chunked_post(base: &str, path: &str, body: &[u8]) -> String {
     let _ = stream.write_all(b"0\r\n\r\n").await;
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response).await;
-    String::from_utf8_lossy(&response).lines().next().unwrap_or_default().to_owned()
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -166,11 +224,18 @@ async fn unknown_channels_tenants_and_paths_get_404_json() {
         ("/webhooks/shopify/unknown-tenant", "unknown_tenant"),
         ("/elsewhere", "not_found"),
     ] {
-        let (status, reply) = post(&format!("{}{path}", server.base), &Headers::new(), b"{}".to_vec()).await;
+        let (status, reply) = post(
+            &format!("{}{path}", server.base),
+            &Headers::new(),
+            b"{}".to_vec(),
+        )
+        .await;
         assert_eq!(status, 404, "{path}");
         assert!(reply.contains(code), "{path}: {reply}");
     }
-    let health = reqwest::get(format!("{}/healthz", server.base)).await.expect("healthz");
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
     assert_all_queues_empty(&server.store).await;
 }
@@ -179,12 +244,22 @@ async fn unknown_channels_tenants_and_paths_get_404_json() {
 async fn the_woocommerce_ping_is_answered_without_queueing() {
     let server = start(ServerSetup::default()).await;
     let (headers, body) = unsigned_sample("woocommerce", "ping.http");
-    let (status, _) = post(&format!("{}/webhooks/woocommerce", server.base), &headers, body).await;
+    let (status, _) = post(
+        &format!("{}/webhooks/woocommerce", server.base),
+        &headers,
+        body,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_all_queues_empty(&server.store).await;
 
     let (headers, body) = signed_sample("woocommerce", "order-created.http");
-    let (status, _) = post(&format!("{}/webhooks/woocommerce", server.base), &headers, body).await;
+    let (status, _) = post(
+        &format!("{}/webhooks/woocommerce", server.base),
+        &headers,
+        body,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
 }
@@ -198,7 +273,9 @@ struct Flaky {
 }
 
 fn take(counter: &AtomicUsize) -> bool {
-    counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 #[async_trait]
@@ -206,7 +283,12 @@ impl IdempotencyStore for Flaky {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
         self.inner.claim(claim).await
     }
-    async fn complete(&self, key: &str, ack: &Reply, expires_at: Timestamp) -> Result<(), PortError> {
+    async fn complete(
+        &self,
+        key: &str,
+        ack: &Reply,
+        expires_at: Timestamp,
+    ) -> Result<(), PortError> {
         if take(&self.fail_completes) {
             return Err(PortError("injected store failure".into()));
         }
@@ -256,7 +338,10 @@ async fn a_queue_failure_releases_the_claim_and_the_retry_succeeds() {
     let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
     assert_eq!(status, 503);
     assert!(reply.contains("temporarily_unavailable"), "{reply}");
-    assert!(!reply.contains("injected"), "internal errors stay out of replies: {reply}");
+    assert!(
+        !reply.contains("injected"),
+        "internal errors stay out of replies: {reply}"
+    );
     assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
     assert_all_queues_empty(&server.store).await;
 
@@ -269,10 +354,16 @@ async fn a_queue_failure_releases_the_claim_and_the_retry_succeeds() {
 async fn a_store_failure_after_enqueueing_is_retried_without_a_second_event() {
     let (server, flaky) = flaky_server(0, 1).await;
     let (headers, body) = signed_sample("shopify", "orders-create.http");
-    assert_eq!(post(&shopify_url(&server), &headers, body.clone()).await.0, 503);
+    assert_eq!(
+        post(&shopify_url(&server), &headers, body.clone()).await.0,
+        503
+    );
     assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
     // The retry enqueues again; the queue's deduplication id drops the copy.
-    assert_eq!(post(&shopify_url(&server), &headers, body.clone()).await.0, 200);
+    assert_eq!(
+        post(&shopify_url(&server), &headers, body.clone()).await.0,
+        200
+    );
     assert_eq!(post(&shopify_url(&server), &headers, body).await.0, 200);
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
 }

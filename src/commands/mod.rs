@@ -59,22 +59,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// `o2o queue` needs the config only for the db path: a missing file is fine.
 fn load_or_default(path: &std::path::Path) -> Result<Config> {
-    if path.exists() { Config::load(path, CONNECTORS) } else { Ok(Config::default()) }
+    if path.exists() {
+        Config::load(path, CONNECTORS)
+    } else {
+        Ok(Config::default())
+    }
 }
 
 fn print_channels() {
     for connector in CONNECTORS.iter() {
         let info = connector.info();
-        let kind = serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let kind = serde_json::to_value(info.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         println!("{:<24}{:<14}{}", info.id, kind, info.name);
         for setting in info.settings {
-            let required = if setting.required { "required" } else { "optional" };
-            println!("    {:<20}{:<10}{}", setting.name, required, setting.description);
+            let required = if setting.required {
+                "required"
+            } else {
+                "optional"
+            };
+            println!(
+                "    {:<20}{:<10}{}",
+                setting.name, required, setting.description
+            );
         }
     }
 }
 
 /// A current-thread runtime is enough for the client commands.
 fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future))
 }

@@ -33,10 +33,14 @@ pub struct ReplayArgs {
 }
 
 pub fn print(config: &Config, args: QueueArgs) -> Result<ExitCode> {
-    let queue = QueueName::parse(&args.queue).ok_or_else(|| anyhow!("unknown queue {}", args.queue))?;
+    let queue =
+        QueueName::parse(&args.queue).ok_or_else(|| anyhow!("unknown queue {}", args.queue))?;
     let db = config.db(args.db.as_deref());
     if !args.follow && !db.exists() {
-        return Err(anyhow!("no database at {} (start `o2o serve` first)", db.display()));
+        return Err(anyhow!(
+            "no database at {} (start `o2o serve` first)",
+            db.display()
+        ));
     }
     let store = SqliteStore::open(&db)?;
     super::block_on(async {
@@ -63,9 +67,16 @@ pub fn replay(config: &Config, args: ReplayArgs) -> Result<ExitCode> {
         return Err(anyhow!("no database at {}", db.display()));
     }
     let store = SqliteStore::open(&db)?;
-    let summary = super::block_on(o2o_local::replay::replay_quarantine(&store, CONNECTORS, &config.channels))??;
-    let still: Vec<serde_json::Value> =
-        summary.still_failing.iter().map(|(key, error)| serde_json::json!({ "idempotency_key": key, "error": error })).collect();
+    let summary = super::block_on(o2o_local::replay::replay_quarantine(
+        &store,
+        CONNECTORS,
+        &config.channels,
+    ))??;
+    let still: Vec<serde_json::Value> = summary
+        .still_failing
+        .iter()
+        .map(|(key, error)| serde_json::json!({ "idempotency_key": key, "error": error }))
+        .collect();
     println!(
         "{}",
         serde_json::json!({

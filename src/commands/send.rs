@@ -24,35 +24,64 @@ pub struct SendArgs {
 }
 
 pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
-    let connector = CONNECTORS.get(&args.channel).ok_or_else(|| anyhow!("unknown channel `{}` (see `o2o channels`)", args.channel))?;
+    let connector = CONNECTORS
+        .get(&args.channel)
+        .ok_or_else(|| anyhow!("unknown channel `{}` (see `o2o channels`)", args.channel))?;
     let credentials = config
         .channels
         .get(&args.channel)
         .and_then(|c| c.credentials(args.tenant.as_deref()))
         .ok_or_else(|| anyhow!("no credentials for `{}` in the config", args.channel))?;
-    let file = args.file.unwrap_or_else(|| PathBuf::from("events").join(&args.channel).join(connector.info().default_sample));
+    let file = args.file.unwrap_or_else(|| {
+        PathBuf::from("events")
+            .join(&args.channel)
+            .join(connector.info().default_sample)
+    });
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let sample = parse_sample(&bytes).with_context(|| file.display().to_string())?;
     let mut headers = sample.headers.clone();
-    connector.sign(&sample.body, &mut headers, credentials).context("signing")?;
+    connector
+        .sign(&sample.body, &mut headers, credentials)
+        .context("signing")?;
     let url = args.to.unwrap_or_else(|| {
-        let tenant = args.tenant.as_deref().map(|t| format!("/{t}")).unwrap_or_default();
-        format!("http://{}/webhooks/{}{tenant}", config.addr(None), args.channel)
+        let tenant = args
+            .tenant
+            .as_deref()
+            .map(|t| format!("/{t}"))
+            .unwrap_or_default();
+        format!(
+            "http://{}/webhooks/{}{tenant}",
+            config.addr(None),
+            args.channel
+        )
     });
     let method = reqwest::Method::from_bytes(sample.method.as_bytes()).context("sample method")?;
     let (status, body) = super::block_on(async {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
         let mut request = client.request(method, &url).body(sample.body);
         for (name, value) in headers.iter() {
             request = request.header(name, value);
         }
-        let response = request.send().await.with_context(|| format!("posting to {url}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("posting to {url}"))?;
         let status = response.status();
         anyhow::Ok((status, response.text().await?))
     })??;
-    println!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    println!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
     if !body.is_empty() {
         println!("{body}");
     }
-    Ok(if status.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

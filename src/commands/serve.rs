@@ -34,7 +34,9 @@ pub struct ServeArgs {
 
 pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let Backend::Sqlite = args.backend;
         let db = config.db(args.db.as_deref());
@@ -59,7 +61,10 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
 
 /// JSON lines on stderr; level from `O2O_LOG` (error, warn, info, debug), default info.
 fn init_logging() {
-    let level = std::env::var("O2O_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(tracing::Level::INFO);
+    let level = std::env::var("O2O_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

@@ -44,18 +44,26 @@ impl Drop for TestServer {
     }
 }
 
+/// Wraps the SQLite store into the ports the server uses (e.g. to inject failures).
+pub type WrapPorts = Box<dyn FnOnce(SqliteStore) -> (Arc<dyn IdempotencyStore>, Arc<dyn Queues>)>;
+
 /// Options for [`start`].
 pub struct ServerSetup {
     pub registry: Registry,
     pub channels: BTreeMap<String, ChannelConfig>,
     pub max_body_bytes: usize,
     /// Wrap the SQLite store (e.g. to inject failures); default: use it as is.
-    pub wrap: Option<Box<dyn FnOnce(SqliteStore) -> (Arc<dyn IdempotencyStore>, Arc<dyn Queues>)>>,
+    pub wrap: Option<WrapPorts>,
 }
 
 impl Default for ServerSetup {
     fn default() -> Self {
-        Self { registry: CONNECTORS, channels: dev_config().channels, max_body_bytes: DEFAULT_MAX_BODY_BYTES, wrap: None }
+        Self {
+            registry: CONNECTORS,
+            channels: dev_config().channels,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            wrap: None,
+        }
     }
 }
 
@@ -76,13 +84,21 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         options: PipelineOptions::default(),
         max_body_bytes: setup.max_body_bytes,
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(o2o_local::serve(listener, state, async {
         let _ = stopped.await;
     }));
-    TestServer { base, store, db, _dir: dir, stop: Some(stop) }
+    TestServer {
+        base,
+        store,
+        db,
+        _dir: dir,
+        stop: Some(stop),
+    }
 }
 
 /// A sample delivery from `events/<channel>/<file>`, signed with the dev config's secret.
@@ -91,8 +107,14 @@ pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
     let sample = parse_sample(&bytes).expect("parse sample");
     let mut headers = sample.headers;
     let config = dev_config();
-    let credentials = config.channels[channel].credentials(None).expect("credentials");
-    CONNECTORS.get(channel).expect("connector").sign(&sample.body, &mut headers, credentials).expect("sign");
+    let credentials = config.channels[channel]
+        .credentials(None)
+        .expect("credentials");
+    CONNECTORS
+        .get(channel)
+        .expect("connector")
+        .sign(&sample.body, &mut headers, credentials)
+        .expect("sign");
     (headers, sample.body)
 }
 
@@ -117,13 +139,28 @@ pub async fn post(url: &str, headers: &Headers, body: Vec<u8>) -> (u16, String) 
 
 /// Every message body on `queue`.
 pub async fn messages(store: &SqliteStore, queue: QueueName) -> Vec<String> {
-    store.read(queue, 0, 10_000).await.expect("read").into_iter().map(|m| m.body).collect()
+    store
+        .read(queue, 0, 10_000)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|m| m.body)
+        .collect()
 }
 
 /// Asserts that no queue holds anything.
 pub async fn assert_all_queues_empty(store: &SqliteStore) {
-    for queue in [QueueName::Unified, QueueName::Enrichment, QueueName::Quarantine] {
-        assert_eq!(messages(store, queue).await, Vec::<String>::new(), "{} queue must be empty", queue.as_str());
+    for queue in [
+        QueueName::Unified,
+        QueueName::Enrichment,
+        QueueName::Quarantine,
+    ] {
+        assert_eq!(
+            messages(store, queue).await,
+            Vec::<String>::new(),
+            "{} queue must be empty",
+            queue.as_str()
+        );
     }
 }
 

@@ -71,10 +71,17 @@ impl Credentials {
     }
 
     /// Replaces every `env:NAME` value with the variable's value, via `lookup`.
-    pub fn resolve_env(&mut self, context: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub fn resolve_env(
+        &mut self,
+        context: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         let resolve = |key: String, secret: &mut Secret| -> Result<(), ConfigError> {
             if let Some(var) = secret.0.strip_prefix("env:") {
-                let value = lookup(var).ok_or_else(|| ConfigError::MissingEnv { key, var: var.to_owned() })?;
+                let value = lookup(var).ok_or_else(|| ConfigError::MissingEnv {
+                    key,
+                    var: var.to_owned(),
+                })?;
                 *secret = Secret(value);
             }
             Ok(())
@@ -110,8 +117,13 @@ impl ChannelConfig {
     }
 
     /// Resolves `env:NAME` values in the default and every tenant table.
-    pub fn resolve_env(&mut self, channel: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        self.default.resolve_env(&format!("channels.{channel}"), lookup)?;
+    pub fn resolve_env(
+        &mut self,
+        channel: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        self.default
+            .resolve_env(&format!("channels.{channel}"), lookup)?;
         for (tenant, credentials) in &mut self.tenants {
             credentials.resolve_env(&format!("channels.{channel}.tenants.{tenant}"), lookup)?;
         }
@@ -119,10 +131,17 @@ impl ChannelConfig {
     }
 
     /// Every credentials table with a label for messages (`shopify`, `shopify/tenant-a`).
-    pub fn tables<'a>(&'a self, channel: &'a str) -> impl Iterator<Item = (String, &'a Credentials)> {
+    pub fn tables<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> impl Iterator<Item = (String, &'a Credentials)> {
         std::iter::once((channel.to_owned(), &self.default))
             .filter(|(_, c)| !c.secrets.is_empty() || !c.values.is_empty())
-            .chain(self.tenants.iter().map(move |(t, c)| (format!("{channel}/{t}"), c)))
+            .chain(
+                self.tenants
+                    .iter()
+                    .map(move |(t, c)| (format!("{channel}/{t}"), c)),
+            )
     }
 }
 
@@ -132,10 +151,14 @@ mod tests {
 
     #[test]
     fn reads_tenants_and_platform_keys() {
-        let json = r#"{"secrets":["new","old"],"app_key":"k","tenants":{"shop-b":{"secrets":["b"]}}}"#;
+        let json =
+            r#"{"secrets":["new","old"],"app_key":"k","tenants":{"shop-b":{"secrets":["b"]}}}"#;
         let config: ChannelConfig = serde_json::from_str(json).expect("config");
         assert_eq!(config.default.secrets.len(), 2);
-        assert_eq!(config.default.value("app_key").map(Secret::expose), Some("k"));
+        assert_eq!(
+            config.default.value("app_key").map(Secret::expose),
+            Some("k")
+        );
         assert!(config.default.value("tenants").is_none());
         let b = config.credentials(Some("shop-b")).expect("tenant");
         assert_eq!(b.secrets[0].expose(), "b");
@@ -144,10 +167,20 @@ mod tests {
 
     #[test]
     fn resolves_env_values_and_never_prints_secrets() {
-        let mut config: ChannelConfig = serde_json::from_str(r#"{"secrets":["env:SHOP_SECRET"],"token":"env:NOPE"}"#).expect("config");
+        let mut config: ChannelConfig =
+            serde_json::from_str(r#"{"secrets":["env:SHOP_SECRET"],"token":"env:NOPE"}"#)
+                .expect("config");
         let lookup = |name: &str| (name == "SHOP_SECRET").then(|| "s3cr3t".to_owned());
-        let err = config.resolve_env("shopify", &lookup).expect_err("NOPE is unset");
-        assert_eq!(err, ConfigError::MissingEnv { key: "channels.shopify.token".into(), var: "NOPE".into() });
+        let err = config
+            .resolve_env("shopify", &lookup)
+            .expect_err("NOPE is unset");
+        assert_eq!(
+            err,
+            ConfigError::MissingEnv {
+                key: "channels.shopify.token".into(),
+                var: "NOPE".into()
+            }
+        );
         config.default.values.clear();
         config.resolve_env("shopify", &lookup).expect("resolves");
         assert_eq!(config.default.secrets[0].expose(), "s3cr3t");

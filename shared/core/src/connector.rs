@@ -101,7 +101,11 @@ impl From<serde_json::Error> for NormaliseError {
             serde_json::error::Category::Data => "a field has the wrong type or is missing",
             serde_json::error::Category::Eof => "truncated JSON",
         };
-        Self(format!("payload: {kind} (line {}, column {})", e.line(), e.column()))
+        Self(format!(
+            "payload: {kind} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
     }
 }
 
@@ -118,7 +122,11 @@ pub trait Connector: Send + Sync {
     fn info(&self) -> &'static ChannelInfo;
 
     /// Answers URL-verification requests (no queueing); `None` when `req` is not a handshake.
-    fn handshake(&self, _req: &WebhookRequest, _credentials: &Credentials) -> Option<Result<Reply, Rejection>> {
+    fn handshake(
+        &self,
+        _req: &WebhookRequest,
+        _credentials: &Credentials,
+    ) -> Option<Result<Reply, Rejection>> {
         None
     }
 
@@ -126,10 +134,18 @@ pub trait Connector: Send + Sync {
     fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection>;
 
     /// Reads the envelope of an authenticated delivery (decrypting where the platform encrypts).
-    fn parse(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<Delivery, NormaliseError>;
+    fn parse(
+        &self,
+        req: &WebhookRequest,
+        credentials: &Credentials,
+    ) -> Result<Delivery, NormaliseError>;
 
     /// Turns a parsed delivery into unified events, an enrichment request, or an ignore.
-    fn normalise(&self, delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalised, NormaliseError>;
+    fn normalise(
+        &self,
+        delivery: &Delivery,
+        ctx: &NormaliseContext,
+    ) -> Result<Normalised, NormaliseError>;
 
     /// The acknowledgement in the platform's exact format.
     fn ack(&self) -> Reply {
@@ -137,7 +153,12 @@ pub trait Connector: Send + Sync {
     }
 
     /// Signs an outgoing sample delivery as the platform would (`o2o send`, tests).
-    fn sign(&self, body: &[u8], headers: &mut Headers, credentials: &Credentials) -> Result<(), SignatureError>;
+    fn sign(
+        &self,
+        body: &[u8],
+        headers: &mut Headers,
+        credentials: &Credentials,
+    ) -> Result<(), SignatureError>;
 }
 
 impl From<SignatureError> for Rejection {
@@ -147,7 +168,9 @@ impl From<SignatureError> for Rejection {
             SignatureError::Malformed => "signature_malformed",
             SignatureError::Mismatch => "signature_mismatch",
             SignatureError::Stale => "timestamp_outside_window",
-            SignatureError::NoSecret => return Rejection::new(500, "channel_misconfigured", e.to_string()),
+            SignatureError::NoSecret => {
+                return Rejection::new(500, "channel_misconfigured", e.to_string());
+            }
         };
         Rejection::unauthorized(code, e.to_string())
     }

@@ -12,7 +12,10 @@ use crate::timestamp::Timestamp;
 
 /// One normalised order or payment event, exactly one per unified-queue message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "UnifiedOrderEvent", description = "o2o-connectors unified order event, schema version 1")]
+#[schemars(
+    title = "UnifiedOrderEvent",
+    description = "o2o-connectors unified order event, schema version 1"
+)]
 pub struct UnifiedOrderEvent {
     /// Always `"1"` for this version of the contract.
     pub schema_version: SchemaVersion,

@@ -13,12 +13,22 @@ pub fn currency(field: &str, code: &str) -> Result<Currency, NormaliseError> {
 }
 
 /// A decimal amount field in `currency`.
-pub fn money(field: &str, amount: &DecimalText, currency: Currency) -> Result<Money, NormaliseError> {
-    amount.to_money(currency).map_err(|e| NormaliseError::field(field, e))
+pub fn money(
+    field: &str,
+    amount: &DecimalText,
+    currency: Currency,
+) -> Result<Money, NormaliseError> {
+    amount
+        .to_money(currency)
+        .map_err(|e| NormaliseError::field(field, e))
 }
 
 /// An optional decimal amount field in `currency`.
-pub fn optional_money(field: &str, amount: Option<&DecimalText>, currency: Currency) -> Result<Option<Money>, NormaliseError> {
+pub fn optional_money(
+    field: &str,
+    amount: Option<&DecimalText>,
+    currency: Currency,
+) -> Result<Option<Money>, NormaliseError> {
     amount.map(|a| money(field, a, currency)).transpose()
 }
 
@@ -28,8 +38,17 @@ pub fn magnitude(money: Money) -> Money {
 }
 
 /// Adds amounts, naming `field` on overflow or currency mismatch.
-pub fn sum(field: &str, amounts: impl IntoIterator<Item = Money>, currency: Currency) -> Result<Money, NormaliseError> {
-    amounts.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m).map_err(|e| NormaliseError::field(field, e)))
+pub fn sum(
+    field: &str,
+    amounts: impl IntoIterator<Item = Money>,
+    currency: Currency,
+) -> Result<Money, NormaliseError> {
+    amounts
+        .into_iter()
+        .try_fold(Money::zero(currency), |acc, m| {
+            acc.checked_add(m)
+                .map_err(|e| NormaliseError::field(field, e))
+        })
 }
 
 /// An RFC 3339 time field, converted to UTC.
@@ -44,12 +63,18 @@ pub fn naive_time(field: &str, text: &str, offset: UtcOffset) -> Result<Timestam
 
 /// `Some` only for a non-blank string.
 pub fn non_empty(text: Option<&str>) -> Option<String> {
-    text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 /// Joins the non-blank parts with a space (`first_name last_name`).
 pub fn join_names(parts: &[Option<&str>]) -> Option<String> {
-    let joined = parts.iter().filter_map(|p| non_empty(*p)).collect::<Vec<_>>().join(" ");
+    let joined = parts
+        .iter()
+        .filter_map(|p| non_empty(*p))
+        .collect::<Vec<_>>()
+        .join(" ");
     (!joined.is_empty()).then_some(joined)
 }
 
@@ -60,19 +85,34 @@ mod tests {
     #[test]
     fn errors_name_the_field_not_the_value() {
         let jpy = currency("currency", "JPY").expect("JPY");
-        let err = money("line_items[0].price", &DecimalText("1500.5".into()), jpy).expect_err("too precise");
-        assert_eq!(err.0, "line_items[0].price: more decimal places than JPY allows (0)");
-        assert_eq!(currency("currency", "ZZZ").map_err(|e| e.0), Err("currency: unknown currency code".into()));
+        let err = money("line_items[0].price", &DecimalText("1500.5".into()), jpy)
+            .expect_err("too precise");
+        assert_eq!(
+            err.0,
+            "line_items[0].price: more decimal places than JPY allows (0)"
+        );
+        assert_eq!(
+            currency("currency", "ZZZ").map_err(|e| e.0),
+            Err("currency: unknown currency code".into())
+        );
         assert!(rfc3339("created_at", "yesterday").is_err());
     }
 
     #[test]
     fn sums_and_names() {
         let usd = currency("c", "USD").expect("USD");
-        let total = sum("t", [Money::from_minor(150, usd), Money::from_minor(-50, usd)], usd).expect("sum");
+        let total = sum(
+            "t",
+            [Money::from_minor(150, usd), Money::from_minor(-50, usd)],
+            usd,
+        )
+        .expect("sum");
         assert_eq!(total.amount_minor, 100);
         assert_eq!(magnitude(Money::from_minor(-1000, usd)).amount_minor, 1000);
-        assert_eq!(join_names(&[Some(" Ada "), None, Some(""), Some("Lovelace")]).as_deref(), Some("Ada Lovelace"));
+        assert_eq!(
+            join_names(&[Some(" Ada "), None, Some(""), Some("Lovelace")]).as_deref(),
+            Some("Ada Lovelace")
+        );
         assert_eq!(join_names(&[None, Some("  ")]), None);
         assert_eq!(non_empty(Some("  ")), None);
     }

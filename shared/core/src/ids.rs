@@ -29,7 +29,9 @@ impl<'de> Deserialize<'de> for IdText {
                 Ok(IdText(v.to_owned()))
             }
             fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<IdText, E> {
-                Err(E::custom("an id must be an integer or a string, not a fraction"))
+                Err(E::custom(
+                    "an id must be an integer or a string, not a fraction",
+                ))
             }
         }
         d.deserialize_any(IdVisitor).map_err(D::Error::custom)
@@ -48,9 +50,20 @@ mod tests {
 
     #[test]
     fn keeps_ids_above_2_pow_53_exact() {
-        let ids: Vec<IdText> = serde_json::from_str(r#"[820982911946154508, "3705115058471208928", 18446744073709551615, -5]"#).expect("ids");
+        let ids: Vec<IdText> = serde_json::from_str(
+            r#"[820982911946154508, "3705115058471208928", 18446744073709551615, -5]"#,
+        )
+        .expect("ids");
         let texts: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
-        assert_eq!(texts, ["820982911946154508", "3705115058471208928", "18446744073709551615", "-5"]);
+        assert_eq!(
+            texts,
+            [
+                "820982911946154508",
+                "3705115058471208928",
+                "18446744073709551615",
+                "-5"
+            ]
+        );
         assert!(serde_json::from_str::<IdText>("1.5").is_err());
         assert!(serde_json::from_str::<IdText>("\"\"").is_err());
         assert!(serde_json::from_str::<IdText>("{}").is_err());

@@ -38,11 +38,32 @@ pub enum MoneyError {
 
 /// Active ISO 4217 codes whose minor unit is not 1/100, with their exponent.
 const NON_TWO_DECIMAL: &[(&str, u8)] = &[
-    ("BIF", 0), ("CLP", 0), ("DJF", 0), ("GNF", 0), ("ISK", 0), ("JPY", 0), ("KMF", 0),
-    ("KRW", 0), ("PYG", 0), ("RWF", 0), ("UGX", 0), ("UYI", 0), ("VND", 0), ("VUV", 0),
-    ("XAF", 0), ("XOF", 0), ("XPF", 0),
-    ("BHD", 3), ("IQD", 3), ("JOD", 3), ("KWD", 3), ("LYD", 3), ("OMR", 3), ("TND", 3),
-    ("CLF", 4), ("UYW", 4),
+    ("BIF", 0),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+    ("BHD", 3),
+    ("IQD", 3),
+    ("JOD", 3),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("TND", 3),
+    ("CLF", 4),
+    ("UYW", 4),
 ];
 
 /// Active ISO 4217 codes with two decimal places.
@@ -129,7 +150,10 @@ pub struct Money {
 impl Money {
     /// Builds money from minor units, e.g. integer fen from Chinese platforms.
     pub fn from_minor(amount_minor: i64, currency: Currency) -> Self {
-        Self { amount_minor, currency }
+        Self {
+            amount_minor,
+            currency,
+        }
     }
 
     /// Zero in `currency`.
@@ -140,25 +164,46 @@ impl Money {
     /// Parses a decimal amount in major units (`"409.94"`, `"-10.00"`, `"3"`) exactly.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
         let amount_minor = parse_minor_units(text, currency.exponent).map_err(|e| match e {
-            MoneyError::TooPrecise { exponent, .. } => MoneyError::TooPrecise { currency: currency.code, exponent },
+            MoneyError::TooPrecise { exponent, .. } => MoneyError::TooPrecise {
+                currency: currency.code,
+                exponent,
+            },
             other => other,
         })?;
-        Ok(Self { amount_minor, currency })
+        Ok(Self {
+            amount_minor,
+            currency,
+        })
     }
 
     /// Adds two amounts of the same currency.
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         if self.currency != other.currency {
-            return Err(MoneyError::CurrencyMismatch(self.currency.code, other.currency.code));
+            return Err(MoneyError::CurrencyMismatch(
+                self.currency.code,
+                other.currency.code,
+            ));
         }
-        let amount_minor = self.amount_minor.checked_add(other.amount_minor).ok_or(MoneyError::OutOfRange)?;
-        Ok(Money { amount_minor, currency: self.currency })
+        let amount_minor = self
+            .amount_minor
+            .checked_add(other.amount_minor)
+            .ok_or(MoneyError::OutOfRange)?;
+        Ok(Money {
+            amount_minor,
+            currency: self.currency,
+        })
     }
 
     /// Multiplies the amount by a quantity.
     pub fn checked_mul(self, quantity: i64) -> Result<Money, MoneyError> {
-        let amount_minor = self.amount_minor.checked_mul(quantity).ok_or(MoneyError::OutOfRange)?;
-        Ok(Money { amount_minor, currency: self.currency })
+        let amount_minor = self
+            .amount_minor
+            .checked_mul(quantity)
+            .ok_or(MoneyError::OutOfRange)?;
+        Ok(Money {
+            amount_minor,
+            currency: self.currency,
+        })
     }
 }
 
@@ -205,12 +250,18 @@ pub fn parse_minor_units(text: &str, exponent: u8) -> Result<i64, MoneyError> {
     for (index, digit) in digits.enumerate() {
         let digit = i128::from(digit - b'0');
         if (index as i64) < kept {
-            units = units.checked_mul(10).and_then(|u| u.checked_add(digit)).ok_or(MoneyError::OutOfRange)?;
+            units = units
+                .checked_mul(10)
+                .and_then(|u| u.checked_add(digit))
+                .ok_or(MoneyError::OutOfRange)?;
             if units > i128::from(u64::MAX) {
                 return Err(MoneyError::OutOfRange);
             }
         } else if digit != 0 {
-            return Err(MoneyError::TooPrecise { currency: "", exponent });
+            return Err(MoneyError::TooPrecise {
+                currency: "",
+                exponent,
+            });
         }
     }
     for _ in 0..shift.max(0) {
@@ -263,14 +314,32 @@ mod tests {
 
     #[test]
     fn parses_platform_amounts_exactly() {
-        assert_eq!(Money::parse("409.94", usd()).map(|m| m.amount_minor), Ok(40994));
-        assert_eq!(Money::parse("-10.00", usd()).map(|m| m.amount_minor), Ok(-1000));
+        assert_eq!(
+            Money::parse("409.94", usd()).map(|m| m.amount_minor),
+            Ok(40994)
+        );
+        assert_eq!(
+            Money::parse("-10.00", usd()).map(|m| m.amount_minor),
+            Ok(-1000)
+        );
         assert_eq!(Money::parse("3", usd()).map(|m| m.amount_minor), Ok(300));
-        assert_eq!(Money::parse("12.5", usd()).map(|m| m.amount_minor), Ok(1250));
+        assert_eq!(
+            Money::parse("12.5", usd()).map(|m| m.amount_minor),
+            Ok(1250)
+        );
         assert_eq!(Money::parse("0.1", usd()).map(|m| m.amount_minor), Ok(10));
-        assert_eq!(Money::parse("409.940", usd()).map(|m| m.amount_minor), Ok(40994));
-        assert_eq!(Money::parse("1.25e2", usd()).map(|m| m.amount_minor), Ok(12500));
-        assert_eq!(Money::parse("125E-2", usd()).map(|m| m.amount_minor), Ok(125));
+        assert_eq!(
+            Money::parse("409.940", usd()).map(|m| m.amount_minor),
+            Ok(40994)
+        );
+        assert_eq!(
+            Money::parse("1.25e2", usd()).map(|m| m.amount_minor),
+            Ok(12500)
+        );
+        assert_eq!(
+            Money::parse("125E-2", usd()).map(|m| m.amount_minor),
+            Ok(125)
+        );
         assert_eq!(Money::parse("-0", usd()).map(|m| m.amount_minor), Ok(0));
     }
 
@@ -280,7 +349,10 @@ mod tests {
         let kwd = Currency::from_code("KWD").expect("KWD");
         let cny = Currency::from_code("CNY").expect("CNY");
         assert_eq!(Money::parse("1500", jpy).map(|m| m.amount_minor), Ok(1500));
-        assert_eq!(Money::parse("1500.00", jpy).map(|m| m.amount_minor), Ok(1500));
+        assert_eq!(
+            Money::parse("1500.00", jpy).map(|m| m.amount_minor),
+            Ok(1500)
+        );
         assert_eq!(Money::parse("1.234", kwd).map(|m| m.amount_minor), Ok(1234));
         assert_eq!(Money::parse("19.90", cny).map(|m| m.amount_minor), Ok(1990));
         assert_eq!((jpy.exponent(), cny.exponent(), kwd.exponent()), (0, 2, 3));
@@ -291,17 +363,41 @@ mod tests {
         let jpy = Currency::from_code("JPY").expect("JPY");
         assert_eq!(
             Money::parse("1500.5", jpy),
-            Err(MoneyError::TooPrecise { currency: "JPY", exponent: 0 })
+            Err(MoneyError::TooPrecise {
+                currency: "JPY",
+                exponent: 0
+            })
         );
-        assert!(matches!(Money::parse("0.001", usd()), Err(MoneyError::TooPrecise { .. })));
-        for bad in ["", "-", "1.", ".5", "1.2.3", "1,00", " 1", "+1", "1e", "e2", "NaN", "1_000", "0x10"] {
-            assert_eq!(Money::parse(bad, usd()), Err(MoneyError::NotDecimal), "{bad:?}");
+        assert!(matches!(
+            Money::parse("0.001", usd()),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        for bad in [
+            "", "-", "1.", ".5", "1.2.3", "1,00", " 1", "+1", "1e", "e2", "NaN", "1_000", "0x10",
+        ] {
+            assert_eq!(
+                Money::parse(bad, usd()),
+                Err(MoneyError::NotDecimal),
+                "{bad:?}"
+            );
         }
-        assert_eq!(Money::parse("92233720368547758.08", usd()), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Money::parse("92233720368547758.08", usd()),
+            Err(MoneyError::OutOfRange)
+        );
         assert_eq!(Money::parse("1e99", usd()), Err(MoneyError::OutOfRange));
-        assert_eq!(Money::parse("99999999999999999999999999999", usd()), Err(MoneyError::OutOfRange));
-        assert_eq!(Money::parse("92233720368547758.07", usd()).map(|m| m.amount_minor), Ok(i64::MAX));
-        assert_eq!(Money::parse("-92233720368547758.08", usd()).map(|m| m.amount_minor), Ok(i64::MIN));
+        assert_eq!(
+            Money::parse("99999999999999999999999999999", usd()),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            Money::parse("92233720368547758.07", usd()).map(|m| m.amount_minor),
+            Ok(i64::MAX)
+        );
+        assert_eq!(
+            Money::parse("-92233720368547758.08", usd()).map(|m| m.amount_minor),
+            Ok(i64::MIN)
+        );
     }
 
     #[test]
@@ -313,13 +409,22 @@ mod tests {
 
     #[test]
     fn json_numbers_and_strings_keep_their_exact_text() {
-        let v: Vec<DecimalText> = serde_json::from_str(r#"["409.94", 12.5, 3, -0.1, 0.30000000000000004]"#).expect("json");
+        let v: Vec<DecimalText> =
+            serde_json::from_str(r#"["409.94", 12.5, 3, -0.1, 0.30000000000000004]"#)
+                .expect("json");
         let texts: Vec<&str> = v.iter().map(|d| d.0.as_str()).collect();
-        assert_eq!(texts, ["409.94", "12.5", "3", "-0.1", "0.30000000000000004"]);
-        assert!(matches!(v[4].to_money(usd()), Err(MoneyError::TooPrecise { .. })));
+        assert_eq!(
+            texts,
+            ["409.94", "12.5", "3", "-0.1", "0.30000000000000004"]
+        );
+        assert!(matches!(
+            v[4].to_money(usd()),
+            Err(MoneyError::TooPrecise { .. })
+        ));
         assert!(serde_json::from_str::<DecimalText>("true").is_err());
         assert!(serde_json::from_str::<DecimalText>("null").is_err());
-        let money = serde_json::to_string(&Money::parse("12.5", usd()).expect("money")).expect("ser");
+        let money =
+            serde_json::to_string(&Money::parse("12.5", usd()).expect("money")).expect("ser");
         assert_eq!(money, r#"{"amount_minor":1250,"currency":"USD"}"#);
     }
 

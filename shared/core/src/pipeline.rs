@@ -7,9 +7,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use uuid::Uuid;
 
 use crate::config::Credentials;
-use crate::connector::{ChannelInfo, Connector, Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
-use crate::event::{Source, SchemaVersion, UnifiedOrderEvent};
-use crate::ports::{Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues, StoredDelivery};
+use crate::connector::{
+    ChannelInfo, Connector, Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised,
+};
+use crate::event::{SchemaVersion, Source, UnifiedOrderEvent};
+use crate::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+    StoredDelivery,
+};
 use crate::request::{Rejection, Reply, WebhookRequest};
 use crate::signature::sha256_hex;
 
@@ -82,7 +87,10 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        Self { in_progress_seconds: DEFAULT_IN_PROGRESS_SECONDS, completed_ttl_seconds: COMPLETED_TTL_SECONDS }
+        Self {
+            in_progress_seconds: DEFAULT_IN_PROGRESS_SECONDS,
+            completed_ttl_seconds: COMPLETED_TTL_SECONDS,
+        }
     }
 }
 
@@ -103,12 +111,25 @@ enum Route {
 
 impl<'a> Pipeline<'a> {
     /// A pipeline writing through `store` and `queues`.
-    pub fn new(store: &'a dyn IdempotencyStore, queues: &'a dyn Queues, options: PipelineOptions) -> Self {
-        Self { store, queues, options }
+    pub fn new(
+        store: &'a dyn IdempotencyStore,
+        queues: &'a dyn Queues,
+        options: PipelineOptions,
+    ) -> Self {
+        Self {
+            store,
+            queues,
+            options,
+        }
     }
 
     /// Handles one delivery for `connector` with the tenant's `credentials` (steps 2–8).
-    pub async fn handle(&self, connector: &dyn Connector, credentials: &Credentials, req: &WebhookRequest) -> Handled {
+    pub async fn handle(
+        &self,
+        connector: &dyn Connector,
+        credentials: &Credentials,
+        req: &WebhookRequest,
+    ) -> Handled {
         // 2. Handshake.
         if let Some(answer) = connector.handshake(req, credentials) {
             return match answer {
@@ -140,11 +161,16 @@ impl<'a> Pipeline<'a> {
         match self.store.claim(&claim).await {
             Ok(ClaimOutcome::Claimed) => {}
             Ok(ClaimOutcome::Completed { ack, payload_hash }) => {
-                let detail = (payload_hash != claim.payload_hash).then(|| "same key, different payload".to_owned());
+                let detail = (payload_hash != claim.payload_hash)
+                    .then(|| "same key, different payload".to_owned());
                 return handled(ack, Outcome::Duplicate, detail, Some(key));
             }
             Ok(ClaimOutcome::InProgress) => {
-                let rejection = Rejection::new(409, "in_progress", "this delivery is being processed; retry later");
+                let rejection = Rejection::new(
+                    409,
+                    "in_progress",
+                    "this delivery is being processed; retry later",
+                );
                 return handled(rejection.to_reply(), Outcome::InProgress, None, Some(key));
             }
             Err(e) => return failed(e, Some(key)),
@@ -153,19 +179,37 @@ impl<'a> Pipeline<'a> {
         // 6. Normalise.
         let route = match parse_error {
             Some(e) => Route::Quarantine(e.0),
-            None => route(info, &delivery, &key, req, connector.normalise(&delivery, &NormaliseContext { received_at: now })),
+            None => route(
+                info,
+                &delivery,
+                &key,
+                req,
+                connector.normalise(&delivery, &NormaliseContext { received_at: now }),
+            ),
         };
 
         // 7. Enqueue.
         let (sent, outcome, detail) = match route {
-            Route::Unified(messages, count) => (self.queues.send(QueueName::Unified, messages).await, Outcome::Enqueued(count), None),
+            Route::Unified(messages, count) => (
+                self.queues.send(QueueName::Unified, messages).await,
+                Outcome::Enqueued(count),
+                None,
+            ),
             Route::Enrichment => {
                 let message = stored_message(info, &key, req, None);
-                (self.queues.send(QueueName::Enrichment, vec![message]).await, Outcome::Enrichment, None)
+                (
+                    self.queues.send(QueueName::Enrichment, vec![message]).await,
+                    Outcome::Enrichment,
+                    None,
+                )
             }
             Route::Quarantine(error) => {
                 let message = stored_message(info, &key, req, Some(error.clone()));
-                (self.queues.send(QueueName::Quarantine, vec![message]).await, Outcome::Quarantined, Some(error))
+                (
+                    self.queues.send(QueueName::Quarantine, vec![message]).await,
+                    Outcome::Quarantined,
+                    Some(error),
+                )
             }
             Route::Ignored(reason) => (Ok(()), Outcome::Ignored, Some(reason)),
         };
@@ -196,7 +240,9 @@ impl<'a> Pipeline<'a> {
             path_tenant: stored.path_tenant.clone(),
             query: stored.query.clone(),
             headers: stored.headers.clone(),
-            body: BASE64.decode(&stored.body_base64).map_err(|e| PortError(format!("stored body is not base64: {e}")))?,
+            body: BASE64
+                .decode(&stored.body_base64)
+                .map_err(|e| PortError(format!("stored body is not base64: {e}")))?,
             received_at: stored.received_at,
         };
         let info = connector.info();
@@ -204,7 +250,12 @@ impl<'a> Pipeline<'a> {
             Ok(delivery) => delivery,
             Err(e) => return Ok((Outcome::Quarantined, Some(e.0))),
         };
-        let normalised = connector.normalise(&delivery, &NormaliseContext { received_at: req.received_at });
+        let normalised = connector.normalise(
+            &delivery,
+            &NormaliseContext {
+                received_at: req.received_at,
+            },
+        );
         match route(info, &delivery, &stored.idempotency_key, &req, normalised) {
             Route::Unified(messages, count) => {
                 self.queues.send(QueueName::Unified, messages).await?;
@@ -212,7 +263,9 @@ impl<'a> Pipeline<'a> {
             }
             Route::Enrichment => {
                 let message = stored_message(info, &stored.idempotency_key, &req, None);
-                self.queues.send(QueueName::Enrichment, vec![message]).await?;
+                self.queues
+                    .send(QueueName::Enrichment, vec![message])
+                    .await?;
                 Ok((Outcome::Enrichment, None))
             }
             Route::Quarantine(error) => Ok((Outcome::Quarantined, Some(error))),
@@ -235,12 +288,18 @@ impl<'a> Pipeline<'a> {
 /// The topic is part of the key because some platforms share one id across the deliveries of
 /// one merchant action (Shopify's event id spans `orders/create` and `orders/paid`).
 pub fn idempotency_key(channel: &str, delivery: &Delivery) -> String {
-    format!("{channel}:{}:{}:{}", delivery.tenant, delivery.topic, delivery.external_event_id)
+    format!(
+        "{channel}:{}:{}:{}",
+        delivery.tenant, delivery.topic, delivery.external_event_id
+    )
 }
 
 /// The stable event id: UUIDv5 of the idempotency key and the event's index.
 pub fn event_id(idempotency_key: &str, index: usize) -> String {
-    let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://github.com/o2o-connectors/o2o-connectors/event");
+    let namespace = Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        b"https://github.com/o2o-connectors/o2o-connectors/event",
+    );
     Uuid::new_v5(&namespace, format!("{idempotency_key}#{index}").as_bytes()).to_string()
 }
 
@@ -310,7 +369,10 @@ pub fn unified_message(event: &UnifiedOrderEvent) -> Result<QueueMessage, serde_
         .unwrap_or(&event.source.external_event_id);
     Ok(QueueMessage {
         body: serde_json::to_string(event)?,
-        group_id: Some(format!("{}:{}:{}", event.source.channel, event.source.tenant, order_ref)),
+        group_id: Some(format!(
+            "{}:{}:{}",
+            event.source.channel, event.source.tenant, order_ref
+        )),
         // The event id is a hash of the idempotency key and the event's index: one delivery may
         // yield several events, and each must survive FIFO deduplication.
         dedup_id: Some(event.event_id.clone()),
@@ -322,7 +384,12 @@ pub fn unified_message(event: &UnifiedOrderEvent) -> Result<QueueMessage, serde_
     })
 }
 
-fn stored_message(info: &ChannelInfo, key: &str, req: &WebhookRequest, error: Option<String>) -> QueueMessage {
+fn stored_message(
+    info: &ChannelInfo,
+    key: &str,
+    req: &WebhookRequest,
+    error: Option<String>,
+) -> QueueMessage {
     let stored = StoredDelivery {
         channel: info.id.to_owned(),
         path_tenant: req.path_tenant.clone(),
@@ -353,17 +420,36 @@ fn content_addressed_delivery(req: &WebhookRequest) -> Delivery {
     }
 }
 
-fn handled(reply: Reply, outcome: Outcome, detail: Option<String>, idempotency_key: Option<String>) -> Handled {
-    Handled { reply, outcome, detail, idempotency_key }
+fn handled(
+    reply: Reply,
+    outcome: Outcome,
+    detail: Option<String>,
+    idempotency_key: Option<String>,
+) -> Handled {
+    Handled {
+        reply,
+        outcome,
+        detail,
+        idempotency_key,
+    }
 }
 
 fn rejected(rejection: Rejection) -> Handled {
     let detail = Some(rejection.code.to_owned());
-    let outcome = if rejection.status >= 500 { Outcome::Failed } else { Outcome::Rejected };
+    let outcome = if rejection.status >= 500 {
+        Outcome::Failed
+    } else {
+        Outcome::Rejected
+    };
     handled(rejection.to_reply(), outcome, detail, None)
 }
 
 fn failed(error: PortError, key: Option<String>) -> Handled {
-    let reply = Rejection::new(503, "temporarily_unavailable", "could not record the delivery; retry later").to_reply();
+    let reply = Rejection::new(
+        503,
+        "temporarily_unavailable",
+        "could not record the delivery; retry later",
+    )
+    .to_reply();
     handled(reply, Outcome::Failed, Some(error.0), key)
 }

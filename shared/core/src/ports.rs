@@ -49,7 +49,12 @@ pub trait IdempotencyStore: Send + Sync {
     /// Claims `claim.key` if it is absent, expired, or an expired `INPROGRESS` claim.
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError>;
     /// Marks a claimed key `COMPLETED` with the acknowledgement to replay.
-    async fn complete(&self, key: &str, ack: &Reply, expires_at: Timestamp) -> Result<(), PortError>;
+    async fn complete(
+        &self,
+        key: &str,
+        ack: &Reply,
+        expires_at: Timestamp,
+    ) -> Result<(), PortError>;
     /// Deletes an `INPROGRESS` claim so the platform's retry can take it.
     async fn release(&self, key: &str) -> Result<(), PortError>;
 }
@@ -77,7 +82,13 @@ impl QueueName {
 
     /// Parses `unified`, `enrichment` or `quarantine`.
     pub fn parse(text: &str) -> Option<Self> {
-        [QueueName::Unified, QueueName::Enrichment, QueueName::Quarantine].into_iter().find(|q| q.as_str() == text)
+        [
+            QueueName::Unified,
+            QueueName::Enrichment,
+            QueueName::Quarantine,
+        ]
+        .into_iter()
+        .find(|q| q.as_str() == text)
     }
 }
 

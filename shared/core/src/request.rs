@@ -21,7 +21,10 @@ impl Headers {
 
     /// The first value of `name`, ignoring case.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// All headers in arrival order.
@@ -62,7 +65,9 @@ impl WebhookRequest {
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k)? == name).then(|| percent_decode(v)).flatten()
+            (percent_decode(k)? == name)
+                .then(|| percent_decode(v))
+                .flatten()
         })
     }
 }
@@ -76,7 +81,10 @@ pub fn percent_decode(text: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(b) => {
                         out.push(b);
                         i += 2;
@@ -110,12 +118,20 @@ impl Reply {
 
     /// A plain-text reply (`success`).
     pub fn text(status: u16, body: &str) -> Self {
-        Self { status, content_type: "text/plain; charset=utf-8".into(), body: body.into() }
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8".into(),
+            body: body.into(),
+        }
     }
 
     /// A JSON reply (`{"code":0,"msg":"success"}`).
     pub fn json(status: u16, body: &str) -> Self {
-        Self { status, content_type: "application/json".into(), body: body.into() }
+        Self {
+            status,
+            content_type: "application/json".into(),
+            body: body.into(),
+        }
     }
 }
 
@@ -134,7 +150,11 @@ pub struct Rejection {
 impl Rejection {
     /// Builds a rejection.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 401: the delivery is not authentic.
@@ -190,9 +210,13 @@ mod tests {
 
     #[test]
     fn rejections_render_as_short_json() {
-        let reply = Rejection::unauthorized("signature_mismatch", "signature does not match").to_reply();
+        let reply =
+            Rejection::unauthorized("signature_mismatch", "signature does not match").to_reply();
         assert_eq!(reply.status, 401);
         assert_eq!(reply.content_type, "application/json");
-        assert_eq!(reply.body, r#"{"error":"signature_mismatch","message":"signature does not match"}"#);
+        assert_eq!(
+            reply.body,
+            r#"{"error":"signature_mismatch","message":"signature does not match"}"#
+        );
     }
 }

@@ -26,7 +26,8 @@ pub struct SampleError(&'static str);
 
 /// Parses a sample file.
 pub fn parse_sample(bytes: &[u8]) -> Result<Sample, SampleError> {
-    let (head, body) = split_head(bytes).ok_or(SampleError("no empty line between headers and body"))?;
+    let (head, body) =
+        split_head(bytes).ok_or(SampleError("no empty line between headers and body"))?;
     let head = std::str::from_utf8(head).map_err(|_| SampleError("headers are not UTF-8"))?;
     let mut lines = head.lines();
     let request_line = lines.next().ok_or(SampleError("no request line"))?;
@@ -35,11 +36,21 @@ pub fn parse_sample(bytes: &[u8]) -> Result<Sample, SampleError> {
     let path = parts.next().ok_or(SampleError("no path"))?.to_owned();
     let mut headers = Headers::new();
     for line in lines {
-        let (name, value) = line.split_once(':').ok_or(SampleError("header line without ':'"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(SampleError("header line without ':'"))?;
         headers.insert(name.trim(), value.trim());
     }
-    let body = body.strip_suffix(b"\r\n").or_else(|| body.strip_suffix(b"\n")).unwrap_or(body);
-    Ok(Sample { method, path, headers, body: body.to_vec() })
+    let body = body
+        .strip_suffix(b"\r\n")
+        .or_else(|| body.strip_suffix(b"\n"))
+        .unwrap_or(body);
+    Ok(Sample {
+        method,
+        path,
+        headers,
+        body: body.to_vec(),
+    })
 }
 
 fn split_head(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -57,7 +68,10 @@ mod tests {
 
     #[test]
     fn parses_request_line_headers_and_exact_body() {
-        let sample = parse_sample(b"POST /webhooks/shopify HTTP/1.1\nX-Shopify-Topic: orders/create\n\n{\"a\": 1}\n").expect("sample");
+        let sample = parse_sample(
+            b"POST /webhooks/shopify HTTP/1.1\nX-Shopify-Topic: orders/create\n\n{\"a\": 1}\n",
+        )
+        .expect("sample");
         assert_eq!(sample.method, "POST");
         assert_eq!(sample.path, "/webhooks/shopify");
         assert_eq!(sample.headers.get("x-shopify-topic"), Some("orders/create"));

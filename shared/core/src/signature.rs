@@ -75,7 +75,10 @@ pub fn verify_hmac_sha256(
     provided: Option<&str>,
     encoding: DigestEncoding,
 ) -> Result<(), SignatureError> {
-    let provided = provided.map(str::trim).filter(|p| !p.is_empty()).ok_or(SignatureError::Missing)?;
+    let provided = provided
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or(SignatureError::Missing)?;
     if secrets.is_empty() {
         return Err(SignatureError::NoSecret);
     }
@@ -89,17 +92,28 @@ pub fn verify_hmac_sha256(
         let digest = hmac_sha256(secret.expose().as_bytes(), parts);
         matched |= digest.ct_eq(expected.as_slice());
     }
-    if bool::from(matched) { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// Compares two digests given as text (e.g. MD5 or SHA-1 hex) in constant time, ignoring ASCII case.
 pub fn hex_digest_matches(expected_lower_hex: &str, provided: &str) -> bool {
     let provided = provided.trim().to_ascii_lowercase();
-    expected_lower_hex.as_bytes().ct_eq(provided.as_bytes()).into()
+    expected_lower_hex
+        .as_bytes()
+        .ct_eq(provided.as_bytes())
+        .into()
 }
 
 /// Accepts a signed unix timestamp only within `tolerance_seconds` of `now` (replay window).
-pub fn check_timestamp_window(signed_unix: i64, now: Timestamp, tolerance_seconds: i64) -> Result<(), SignatureError> {
+pub fn check_timestamp_window(
+    signed_unix: i64,
+    now: Timestamp,
+    tolerance_seconds: i64,
+) -> Result<(), SignatureError> {
     if (now.unix_seconds() - signed_unix).abs() <= tolerance_seconds {
         Ok(())
     } else {
@@ -134,26 +148,58 @@ mod tests {
     #[test]
     fn matches_rfc_4231_case_2() {
         let digest = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(hex::encode(digest), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(digest),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
     fn accepts_any_active_secret_and_refuses_others() {
         let body: &[u8] = b"{\"foo\": \"bar\"}";
         let sig = sign_hmac_sha256(&Secret::new("old"), &[body], DigestEncoding::Base64);
-        assert_eq!(verify_hmac_sha256(&secrets(&["new", "old"]), &[body], Some(&sig), DigestEncoding::Base64), Ok(()));
         assert_eq!(
-            verify_hmac_sha256(&secrets(&["new"]), &[body], Some(&sig), DigestEncoding::Base64),
+            verify_hmac_sha256(
+                &secrets(&["new", "old"]),
+                &[body],
+                Some(&sig),
+                DigestEncoding::Base64
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify_hmac_sha256(
+                &secrets(&["new"]),
+                &[body],
+                Some(&sig),
+                DigestEncoding::Base64
+            ),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(verify_hmac_sha256(&secrets(&["new"]), &[body], None, DigestEncoding::Base64), Err(SignatureError::Missing));
-        assert_eq!(verify_hmac_sha256(&[], &[body], Some(&sig), DigestEncoding::Base64), Err(SignatureError::NoSecret));
         assert_eq!(
-            verify_hmac_sha256(&secrets(&["new"]), &[body], Some("not base64!"), DigestEncoding::Base64),
+            verify_hmac_sha256(&secrets(&["new"]), &[body], None, DigestEncoding::Base64),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_hmac_sha256(&[], &[body], Some(&sig), DigestEncoding::Base64),
+            Err(SignatureError::NoSecret)
+        );
+        assert_eq!(
+            verify_hmac_sha256(
+                &secrets(&["new"]),
+                &[body],
+                Some("not base64!"),
+                DigestEncoding::Base64
+            ),
             Err(SignatureError::Malformed)
         );
         assert_eq!(
-            verify_hmac_sha256(&secrets(&["new"]), &[body], Some("YWJj"), DigestEncoding::Base64),
+            verify_hmac_sha256(
+                &secrets(&["new"]),
+                &[body],
+                Some("YWJj"),
+                DigestEncoding::Base64
+            ),
             Err(SignatureError::Malformed)
         );
     }
@@ -163,7 +209,15 @@ mod tests {
         let sig = sign_hmac_sha256(&Secret::new("k"), &[b"a", b"b"], DigestEncoding::Hex);
         assert_eq!(sig, hex::encode(hmac_sha256(b"k", &[b"ab"])));
         let upper = sig.to_ascii_uppercase();
-        assert_eq!(verify_hmac_sha256(&secrets(&["k"]), &[b"ab"], Some(&upper), DigestEncoding::Hex), Ok(()));
+        assert_eq!(
+            verify_hmac_sha256(
+                &secrets(&["k"]),
+                &[b"ab"],
+                Some(&upper),
+                DigestEncoding::Hex
+            ),
+            Ok(())
+        );
         assert!(hex_digest_matches("abc1", "ABC1"));
         assert!(!hex_digest_matches("abc1", "abc2"));
     }
@@ -173,6 +227,9 @@ mod tests {
         let now = Timestamp::from_unix_seconds(1_000_000).expect("ts");
         assert_eq!(check_timestamp_window(1_000_300, now, 300), Ok(()));
         assert_eq!(check_timestamp_window(999_700, now, 300), Ok(()));
-        assert_eq!(check_timestamp_window(999_699, now, 300), Err(SignatureError::Stale));
+        assert_eq!(
+            check_timestamp_window(999_699, now, 300),
+            Err(SignatureError::Stale)
+        );
     }
 }

@@ -35,7 +35,8 @@ impl Timestamp {
     /// fraction) as local time at `offset` (UTC for `*_gmt` fields, +08:00 for Asia/Shanghai).
     pub fn parse_naive(text: &str, offset: UtcOffset) -> Result<Self, TimestampError> {
         let normalised = text.replacen(' ', "T", 1);
-        let with_fraction = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+        let with_fraction =
+            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
         let without = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
         PrimitiveDateTime::parse(&normalised, without)
             .or_else(|_| PrimitiveDateTime::parse(&normalised, with_fraction))
@@ -45,7 +46,9 @@ impl Timestamp {
 
     /// Reads seconds since the Unix epoch.
     pub fn from_unix_seconds(seconds: i64) -> Result<Self, TimestampError> {
-        OffsetDateTime::from_unix_timestamp(seconds).map(Self).map_err(|_| TimestampError)
+        OffsetDateTime::from_unix_timestamp(seconds)
+            .map(Self)
+            .map_err(|_| TimestampError)
     }
 
     /// Seconds since the Unix epoch.

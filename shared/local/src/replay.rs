@@ -38,19 +38,29 @@ pub async fn replay_quarantine(
             let stored: StoredDelivery = match serde_json::from_str(&message.body) {
                 Ok(stored) => stored,
                 Err(e) => {
-                    summary.still_failing.push((format!("message {}", message.seq), format!("unreadable quarantine record: {e}")));
+                    summary.still_failing.push((
+                        format!("message {}", message.seq),
+                        format!("unreadable quarantine record: {e}"),
+                    ));
                     continue;
                 }
             };
             let connector = registry.get(&stored.channel);
-            let credentials = channels.get(&stored.channel).and_then(|c| c.credentials(stored.path_tenant.as_deref()));
+            let credentials = channels
+                .get(&stored.channel)
+                .and_then(|c| c.credentials(stored.path_tenant.as_deref()));
             let (Some(connector), Some(credentials)) = (connector, credentials) else {
-                summary.still_failing.push((stored.idempotency_key, "channel or tenant no longer configured".into()));
+                summary.still_failing.push((
+                    stored.idempotency_key,
+                    "channel or tenant no longer configured".into(),
+                ));
                 continue;
             };
             match pipeline.reprocess(connector, credentials, &stored).await? {
                 (Outcome::Quarantined, error) => {
-                    summary.still_failing.push((stored.idempotency_key, error.unwrap_or_default()));
+                    summary
+                        .still_failing
+                        .push((stored.idempotency_key, error.unwrap_or_default()));
                     continue;
                 }
                 (Outcome::Enqueued(_), _) => summary.enqueued += 1,

@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use o2o_core::pipeline::{Handled, Outcome, PipelineOptions};
 use o2o_core::ports::{IdempotencyStore, Queues};
-use o2o_core::{ChannelConfig, Headers, Pipeline, Registry, Rejection, Reply, Timestamp, WebhookRequest};
+use o2o_core::{
+    ChannelConfig, Headers, Pipeline, Registry, Rejection, Reply, Timestamp, WebhookRequest,
+};
 use tokio::net::TcpListener;
 
 /// The default body limit: 1 MiB.
@@ -42,39 +44,72 @@ pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/webhooks/{channel}", any(webhook))
         .route("/webhooks/{channel}/{tenant}", any(tenant_webhook))
-        .route("/healthz", get(|| async { json_response(&Reply::json(200, r#"{"status":"ok"}"#)) }))
+        .route(
+            "/healthz",
+            get(|| async { json_response(&Reply::json(200, r#"{"status":"ok"}"#)) }),
+        )
         .fallback(|| async { rejection(404, "not_found", "no such endpoint") })
         .with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(listener: TcpListener, state: Arc<ServerState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
-async fn webhook(State(state): State<Arc<ServerState>>, Path(channel): Path<String>, request: Request<Body>) -> Response {
+async fn webhook(
+    State(state): State<Arc<ServerState>>,
+    Path(channel): Path<String>,
+    request: Request<Body>,
+) -> Response {
     ingest(&state, &channel, None, request).await
 }
 
-async fn tenant_webhook(State(state): State<Arc<ServerState>>, Path((channel, tenant)): Path<(String, String)>, request: Request<Body>) -> Response {
+async fn tenant_webhook(
+    State(state): State<Arc<ServerState>>,
+    Path((channel, tenant)): Path<(String, String)>,
+    request: Request<Body>,
+) -> Response {
     ingest(&state, &channel, Some(tenant), request).await
 }
 
-async fn ingest(state: &ServerState, channel: &str, tenant: Option<String>, request: Request<Body>) -> Response {
+async fn ingest(
+    state: &ServerState,
+    channel: &str,
+    tenant: Option<String>,
+    request: Request<Body>,
+) -> Response {
     let started = Instant::now();
     let Some(connector) = state.registry.get(channel) else {
         return rejection(404, "unknown_channel", "no connector with this channel id");
     };
-    let Some(credentials) = state.channels.get(channel).and_then(|c| c.credentials(tenant.as_deref())) else {
+    let Some(credentials) = state
+        .channels
+        .get(channel)
+        .and_then(|c| c.credentials(tenant.as_deref()))
+    else {
         let (code, message) = match tenant {
             Some(_) => ("unknown_tenant", "no credentials for this tenant"),
-            None => ("channel_not_configured", "this channel has no configuration"),
+            None => (
+                "channel_not_configured",
+                "this channel has no configuration",
+            ),
         };
         return rejection(404, code, message);
     };
     let (parts, body) = request.into_parts();
     if parts.method != Method::POST && parts.method != Method::GET {
-        return rejection(405, "method_not_allowed", "webhooks are POST (or GET for handshakes)");
+        return rejection(
+            405,
+            "method_not_allowed",
+            "webhooks are POST (or GET for handshakes)",
+        );
     }
     if declared_length(&parts.headers).is_some_and(|len| len > state.max_body_bytes) {
         return too_large(state.max_body_bytes);
@@ -88,7 +123,11 @@ async fn ingest(state: &ServerState, channel: &str, tenant: Option<String>, requ
         method: parts.method.as_str().to_owned(),
         path_tenant: tenant,
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts.headers.iter().filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?.to_owned()))).collect::<Headers>(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?.to_owned())))
+            .collect::<Headers>(),
         body: body.to_vec(),
         received_at: Timestamp::now(),
     };
@@ -111,16 +150,34 @@ fn log(channel: &str, req: &WebhookRequest, handled: &Handled, elapsed_us: u128)
     };
     let elapsed_us = u64::try_from(elapsed_us).unwrap_or(u64::MAX);
     match handled.outcome {
-        Outcome::Failed => tracing::error!(channel, tenant, outcome, status, key, detail, events, "delivery failed"),
+        Outcome::Failed => tracing::error!(
+            channel,
+            tenant,
+            outcome,
+            status,
+            key,
+            detail,
+            events,
+            "delivery failed"
+        ),
         Outcome::Quarantined | Outcome::Rejected | Outcome::InProgress => {
-            tracing::warn!(channel, tenant, outcome, status, key, detail, events, elapsed_us, "delivery")
+            tracing::warn!(
+                channel, tenant, outcome, status, key, detail, events, elapsed_us, "delivery"
+            )
         }
-        _ => tracing::info!(channel, tenant, outcome, status, key, detail, events, elapsed_us, "delivery"),
+        _ => tracing::info!(
+            channel, tenant, outcome, status, key, detail, events, elapsed_us, "delivery"
+        ),
     }
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
@@ -135,7 +192,11 @@ fn is_length_limit(error: &axum::Error) -> bool {
 }
 
 fn too_large(limit: usize) -> Response {
-    rejection(413, "body_too_large", format!("the body exceeds the limit of {limit} bytes"))
+    rejection(
+        413,
+        "body_too_large",
+        format!("the body exceeds the limit of {limit} bytes"),
+    )
 }
 
 fn rejection(status: u16, code: &'static str, message: impl Into<String>) -> Response {
@@ -144,5 +205,10 @@ fn rejection(status: u16, code: &'static str, message: impl Into<String>) -> Res
 
 fn json_response(reply: &Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, reply.content_type.clone())], reply.body.clone()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, reply.content_type.clone())],
+        reply.body.clone(),
+    )
+        .into_response()
 }

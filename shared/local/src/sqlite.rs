@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use o2o_core::Reply;
 use o2o_core::Timestamp;
-use o2o_core::ports::{Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues};
+use o2o_core::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 const SCHEMA: &str = "
@@ -83,7 +85,9 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on the connection in a blocking task (SQLite calls block).
@@ -94,7 +98,9 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
             f(&mut guard).map_err(StoreError::from)
         })
         .await
@@ -102,7 +108,12 @@ impl SqliteStore {
     }
 
     /// Messages of `queue` after `after_seq`, oldest first, at most `limit`.
-    pub async fn read(&self, queue: QueueName, after_seq: i64, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+    pub async fn read(
+        &self,
+        queue: QueueName,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT seq, group_id, body FROM messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
             let rows = stmt.query_map(params![queue.as_str(), after_seq, limit as i64], |row| {
@@ -115,8 +126,14 @@ impl SqliteStore {
 
     /// Removes a message (after a successful replay).
     pub async fn delete(&self, queue: QueueName, seq: i64) -> Result<(), StoreError> {
-        self.with_conn(move |conn| conn.execute("DELETE FROM messages WHERE queue = ?1 AND seq = ?2", params![queue.as_str(), seq]).map(drop))
-            .await
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM messages WHERE queue = ?1 AND seq = ?2",
+                params![queue.as_str(), seq],
+            )
+            .map(drop)
+        })
+        .await
     }
 }
 
@@ -163,7 +180,12 @@ impl IdempotencyStore for SqliteStore {
         Ok(outcome)
     }
 
-    async fn complete(&self, key: &str, ack: &Reply, expires_at: Timestamp) -> Result<(), PortError> {
+    async fn complete(
+        &self,
+        key: &str,
+        ack: &Reply,
+        expires_at: Timestamp,
+    ) -> Result<(), PortError> {
         let key = key.to_owned();
         let ack = serde_json::to_string(ack).map_err(|e| PortError(e.to_string()))?;
         self.with_conn(move |conn| {
@@ -179,8 +201,14 @@ impl IdempotencyStore for SqliteStore {
 
     async fn release(&self, key: &str) -> Result<(), PortError> {
         let key = key.to_owned();
-        self.with_conn(move |conn| conn.execute("DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'", params![key]).map(drop))
-            .await?;
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'",
+                params![key],
+            )
+            .map(drop)
+        })
+        .await?;
         Ok(())
     }
 }
@@ -216,41 +244,109 @@ mod tests {
 
     fn claim(key: &str, now: i64) -> Claim {
         let now = Timestamp::from_unix_seconds(now).expect("ts");
-        Claim { key: key.into(), payload_hash: "h".into(), now, in_progress_until: now.plus_seconds(60), expires_at: now.plus_seconds(3600) }
+        Claim {
+            key: key.into(),
+            payload_hash: "h".into(),
+            now,
+            in_progress_until: now.plus_seconds(60),
+            expires_at: now.plus_seconds(3600),
+        }
     }
 
     #[tokio::test]
     async fn claims_follow_powertools_semantics() {
         let store = SqliteStore::in_memory().expect("db");
-        assert_eq!(store.claim(&claim("k", 1000)).await, Ok(ClaimOutcome::Claimed));
-        assert_eq!(store.claim(&claim("k", 1010)).await, Ok(ClaimOutcome::InProgress));
+        assert_eq!(
+            store.claim(&claim("k", 1000)).await,
+            Ok(ClaimOutcome::Claimed)
+        );
+        assert_eq!(
+            store.claim(&claim("k", 1010)).await,
+            Ok(ClaimOutcome::InProgress)
+        );
         // An expired in-progress claim may be retaken.
-        assert_eq!(store.claim(&claim("k", 1061)).await, Ok(ClaimOutcome::Claimed));
+        assert_eq!(
+            store.claim(&claim("k", 1061)).await,
+            Ok(ClaimOutcome::Claimed)
+        );
         let ack = Reply::text(200, "success");
-        store.complete("k", &ack, Timestamp::from_unix_seconds(5000).expect("ts")).await.expect("complete");
-        assert_eq!(store.claim(&claim("k", 1100)).await, Ok(ClaimOutcome::Completed { ack, payload_hash: "h".into() }));
+        store
+            .complete("k", &ack, Timestamp::from_unix_seconds(5000).expect("ts"))
+            .await
+            .expect("complete");
+        assert_eq!(
+            store.claim(&claim("k", 1100)).await,
+            Ok(ClaimOutcome::Completed {
+                ack,
+                payload_hash: "h".into()
+            })
+        );
         // Release only removes in-progress claims; a completed one stays.
         store.release("k").await.expect("release");
-        assert!(matches!(store.claim(&claim("k", 1100)).await, Ok(ClaimOutcome::Completed { .. })));
+        assert!(matches!(
+            store.claim(&claim("k", 1100)).await,
+            Ok(ClaimOutcome::Completed { .. })
+        ));
         // After its TTL the completed record is forgotten.
-        assert_eq!(store.claim(&claim("k", 5001)).await, Ok(ClaimOutcome::Claimed));
+        assert_eq!(
+            store.claim(&claim("k", 5001)).await,
+            Ok(ClaimOutcome::Claimed)
+        );
         store.release("k").await.expect("release");
-        assert_eq!(store.claim(&claim("k", 5002)).await, Ok(ClaimOutcome::Claimed));
+        assert_eq!(
+            store.claim(&claim("k", 5002)).await,
+            Ok(ClaimOutcome::Claimed)
+        );
     }
 
     #[tokio::test]
     async fn queues_drop_duplicate_dedup_ids_and_keep_order() {
         let store = SqliteStore::in_memory().expect("db");
-        let message = |body: &str, dedup: &str| QueueMessage { body: body.into(), group_id: Some("g".into()), dedup_id: Some(dedup.into()), attributes: vec![] };
-        store.send(QueueName::Unified, vec![message("a", "1"), message("b", "2")]).await.expect("send");
-        store.send(QueueName::Unified, vec![message("a again", "1")]).await.expect("send");
-        store.send(QueueName::Quarantine, vec![message("q", "1")]).await.expect("send");
+        let message = |body: &str, dedup: &str| QueueMessage {
+            body: body.into(),
+            group_id: Some("g".into()),
+            dedup_id: Some(dedup.into()),
+            attributes: vec![],
+        };
+        store
+            .send(
+                QueueName::Unified,
+                vec![message("a", "1"), message("b", "2")],
+            )
+            .await
+            .expect("send");
+        store
+            .send(QueueName::Unified, vec![message("a again", "1")])
+            .await
+            .expect("send");
+        store
+            .send(QueueName::Quarantine, vec![message("q", "1")])
+            .await
+            .expect("send");
         let unified = store.read(QueueName::Unified, 0, 10).await.expect("read");
-        assert_eq!(unified.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        let after = store.read(QueueName::Unified, unified[0].seq, 10).await.expect("read");
+        assert_eq!(
+            unified.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        let after = store
+            .read(QueueName::Unified, unified[0].seq, 10)
+            .await
+            .expect("read");
         assert_eq!(after.len(), 1);
-        let quarantine = store.read(QueueName::Quarantine, 0, 10).await.expect("read");
-        store.delete(QueueName::Quarantine, quarantine[0].seq).await.expect("delete");
-        assert!(store.read(QueueName::Quarantine, 0, 10).await.expect("read").is_empty());
+        let quarantine = store
+            .read(QueueName::Quarantine, 0, 10)
+            .await
+            .expect("read");
+        store
+            .delete(QueueName::Quarantine, quarantine[0].seq)
+            .await
+            .expect("delete");
+        assert!(
+            store
+                .read(QueueName::Quarantine, 0, 10)
+                .await
+                .expect("read")
+                .is_empty()
+        );
     }
 }

@@ -1,0 +1,98 @@
+//! The `o2o` binary's client commands against a real server on 127.0.0.1.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use o2o_core::ports::QueueName;
+
+fn o2o(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_o2o"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run o2o")
+}
+
+#[tokio::test]
+async fn o2o_send_signs_with_the_dev_config_and_puts_an_order_on_the_queue() {
+    let server = start(ServerSetup::default()).await;
+    for (channel, expected) in [
+        ("shopify", "820982911946154508"),
+        ("woocommerce", "\"channel\":\"woocommerce\""),
+    ] {
+        let url = format!("{}/webhooks/{channel}", server.base);
+        let output = tokio::task::spawn_blocking(move || o2o(&["send", channel, "--to", &url]))
+            .await
+            .expect("join");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).lines().next(),
+            Some("200 OK")
+        );
+        let unified = messages(&server.store, QueueName::Unified).await;
+        assert!(
+            unified.last().is_some_and(|m| m.contains(expected)),
+            "{unified:?}"
+        );
+    }
+    assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 2);
+
+    // `o2o queue` prints exactly one UnifiedOrderEvent per line.
+    let db = server.db.to_string_lossy().into_owned();
+    let output = tokio::task::spawn_blocking(move || o2o(&["queue", "--db", &db]))
+        .await
+        .expect("join");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let event: o2o_core::UnifiedOrderEvent =
+            serde_json::from_str(&line).expect("one event per line");
+        assert_eq!(event.schema_version, o2o_core::event::SchemaVersion::V1);
+    }
+}
+
+#[test]
+fn o2o_send_reports_a_refusal_with_a_failing_exit_code() {
+    // Nothing listens on port 9 of loopback: the error names the URL.
+    let output = o2o(&[
+        "send",
+        "shopify",
+        "--to",
+        "http://127.0.0.1:9/webhooks/shopify",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("posting to http://127.0.0.1:9/webhooks/shopify")
+    );
+    let output = o2o(&["send", "no-such-channel"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown channel `no-such-channel`"));
+}
+
+#[test]
+fn o2o_channels_lists_every_connector_and_its_settings() {
+    let output = o2o(&["channels"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for connector in o2o::registry::CONNECTORS.iter() {
+        let info = connector.info();
+        assert!(text.lines().any(|l| l.starts_with(info.id)), "{text}");
+        for setting in info.settings {
+            assert!(text.contains(setting.name), "{text}");
+        }
+    }
+}
