@@ -36,43 +36,172 @@ pub enum MoneyError {
     CurrencyMismatch(&'static str, &'static str),
 }
 
-/// Active ISO 4217 codes whose minor unit is not 1/100, with their exponent.
-const NON_TWO_DECIMAL: &[(&str, u8)] = &[
+/// Active ISO 4217 codes with their minor-unit exponent, sorted by code (binary search).
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("AFN", 2),
+    ("ALL", 2),
+    ("AMD", 2),
+    ("AOA", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("AWG", 2),
+    ("AZN", 2),
+    ("BAM", 2),
+    ("BBD", 2),
+    ("BDT", 2),
+    ("BGN", 2),
+    ("BHD", 3),
     ("BIF", 0),
+    ("BMD", 2),
+    ("BND", 2),
+    ("BOB", 2),
+    ("BOV", 2),
+    ("BRL", 2),
+    ("BSD", 2),
+    ("BTN", 2),
+    ("BWP", 2),
+    ("BYN", 2),
+    ("BZD", 2),
+    ("CAD", 2),
+    ("CDF", 2),
+    ("CHE", 2),
+    ("CHF", 2),
+    ("CHW", 2),
+    ("CLF", 4),
     ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("COU", 2),
+    ("CRC", 2),
+    ("CUP", 2),
+    ("CVE", 2),
+    ("CZK", 2),
     ("DJF", 0),
+    ("DKK", 2),
+    ("DOP", 2),
+    ("DZD", 2),
+    ("EGP", 2),
+    ("ERN", 2),
+    ("ETB", 2),
+    ("EUR", 2),
+    ("FJD", 2),
+    ("FKP", 2),
+    ("GBP", 2),
+    ("GEL", 2),
+    ("GHS", 2),
+    ("GIP", 2),
+    ("GMD", 2),
     ("GNF", 0),
+    ("GTQ", 2),
+    ("GYD", 2),
+    ("HKD", 2),
+    ("HNL", 2),
+    ("HTG", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("IQD", 3),
+    ("IRR", 2),
     ("ISK", 0),
+    ("JMD", 2),
+    ("JOD", 3),
     ("JPY", 0),
+    ("KES", 2),
+    ("KGS", 2),
+    ("KHR", 2),
     ("KMF", 0),
+    ("KPW", 2),
     ("KRW", 0),
+    ("KWD", 3),
+    ("KYD", 2),
+    ("KZT", 2),
+    ("LAK", 2),
+    ("LBP", 2),
+    ("LKR", 2),
+    ("LRD", 2),
+    ("LSL", 2),
+    ("LYD", 3),
+    ("MAD", 2),
+    ("MDL", 2),
+    ("MGA", 2),
+    ("MKD", 2),
+    ("MMK", 2),
+    ("MNT", 2),
+    ("MOP", 2),
+    ("MRU", 2),
+    ("MUR", 2),
+    ("MVR", 2),
+    ("MWK", 2),
+    ("MXN", 2),
+    ("MXV", 2),
+    ("MYR", 2),
+    ("MZN", 2),
+    ("NAD", 2),
+    ("NGN", 2),
+    ("NIO", 2),
+    ("NOK", 2),
+    ("NPR", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PAB", 2),
+    ("PEN", 2),
+    ("PGK", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
     ("PYG", 0),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
+    ("RUB", 2),
     ("RWF", 0),
+    ("SAR", 2),
+    ("SBD", 2),
+    ("SCR", 2),
+    ("SDG", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("SHP", 2),
+    ("SLE", 2),
+    ("SOS", 2),
+    ("SRD", 2),
+    ("SSP", 2),
+    ("STN", 2),
+    ("SVC", 2),
+    ("SYP", 2),
+    ("SZL", 2),
+    ("THB", 2),
+    ("TJS", 2),
+    ("TMT", 2),
+    ("TND", 3),
+    ("TOP", 2),
+    ("TRY", 2),
+    ("TTD", 2),
+    ("TWD", 2),
+    ("TZS", 2),
+    ("UAH", 2),
     ("UGX", 0),
+    ("USD", 2),
+    ("USN", 2),
     ("UYI", 0),
+    ("UYU", 2),
+    ("UYW", 4),
+    ("UZS", 2),
+    ("VED", 2),
+    ("VES", 2),
     ("VND", 0),
     ("VUV", 0),
     ("XAF", 0),
+    ("XCD", 2),
+    ("XCG", 2),
     ("XOF", 0),
     ("XPF", 0),
-    ("BHD", 3),
-    ("IQD", 3),
-    ("JOD", 3),
-    ("KWD", 3),
-    ("LYD", 3),
-    ("OMR", 3),
-    ("TND", 3),
-    ("CLF", 4),
-    ("UYW", 4),
+    ("ZAR", 2),
+    ("ZMW", 2),
+    ("ZWG", 2),
 ];
-
-/// Active ISO 4217 codes with two decimal places.
-const TWO_DECIMAL: &str = "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL \
-BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD \
-FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP \
-LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB \
-PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB \
-TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES XCD XCG ZAR ZMW ZWG";
 
 /// An ISO 4217 currency with its minor-unit exponent (JPY 0, CNY 2, KWD 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,14 +213,13 @@ pub struct Currency {
 impl Currency {
     /// Looks up an active ISO 4217 code (upper case, as platforms send it).
     pub fn from_code(code: &str) -> Result<Self, MoneyError> {
-        if let Some(&(code, exponent)) = NON_TWO_DECIMAL.iter().find(|(c, _)| *c == code) {
-            return Ok(Self { code, exponent });
-        }
-        TWO_DECIMAL
-            .split(' ')
-            .find(|c| *c == code)
-            .map(|code| Self { code, exponent: 2 })
-            .ok_or(MoneyError::UnknownCurrency)
+        CURRENCIES
+            .binary_search_by(|(c, _)| (*c).cmp(code))
+            .map(|at| Self {
+                code: CURRENCIES[at].0,
+                exponent: CURRENCIES[at].1,
+            })
+            .map_err(|_| MoneyError::UnknownCurrency)
     }
 
     /// The three-letter code.
@@ -398,6 +526,17 @@ mod tests {
             Money::parse("-92233720368547758.08", usd()).map(|m| m.amount_minor),
             Ok(i64::MIN)
         );
+    }
+
+    #[test]
+    fn the_currency_table_is_sorted_and_unique() {
+        assert!(CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            CURRENCIES
+                .iter()
+                .all(|(c, e)| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) && *e <= 4)
+        );
+        assert!(CURRENCIES.len() > 150);
     }
 
     #[test]
