@@ -8,7 +8,9 @@
 mod normalise;
 mod payload;
 
-use o2o_core::connector::{ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting};
+use o2o_core::connector::{
+    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
+};
 use o2o_core::event::ChannelKind;
 use o2o_core::signature::{DigestEncoding, SignatureError, sign_hmac_sha256, verify_hmac_sha256};
 use o2o_core::{Credentials, Headers, Rejection, WebhookRequest};
@@ -38,10 +40,19 @@ impl Connector for Shopify {
 
     fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
         if req.method != "POST" {
-            return Err(Rejection::new(405, "method_not_allowed", "Shopify webhooks are POST requests"));
+            return Err(Rejection::new(
+                405,
+                "method_not_allowed",
+                "Shopify webhooks are POST requests",
+            ));
         }
         let provided = req.headers.get(SIGNATURE_HEADER);
-        verify_hmac_sha256(&credentials.secrets, &[&req.body], provided, DigestEncoding::Base64)?;
+        verify_hmac_sha256(
+            &credentials.secrets,
+            &[&req.body],
+            provided,
+            DigestEncoding::Base64,
+        )?;
         Ok(())
     }
 
@@ -61,13 +72,28 @@ impl Connector for Shopify {
         })
     }
 
-    fn normalise(&self, delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalised, NormaliseError> {
+    fn normalise(
+        &self,
+        delivery: &Delivery,
+        ctx: &NormaliseContext,
+    ) -> Result<Normalised, NormaliseError> {
         normalise::normalise(delivery, ctx)
     }
 
-    fn sign(&self, body: &[u8], headers: &mut Headers, credentials: &Credentials) -> Result<(), SignatureError> {
-        let secret = credentials.secrets.first().ok_or(SignatureError::NoSecret)?;
-        headers.insert(SIGNATURE_HEADER, sign_hmac_sha256(secret, &[body], DigestEncoding::Base64));
+    fn sign(
+        &self,
+        body: &[u8],
+        headers: &mut Headers,
+        credentials: &Credentials,
+    ) -> Result<(), SignatureError> {
+        let secret = credentials
+            .secrets
+            .first()
+            .ok_or(SignatureError::NoSecret)?;
+        headers.insert(
+            SIGNATURE_HEADER,
+            sign_hmac_sha256(secret, &[body], DigestEncoding::Base64),
+        );
         Ok(())
     }
 }
@@ -93,7 +119,10 @@ mod tests {
     }
 
     fn credentials(secrets: &[&str]) -> Credentials {
-        Credentials { secrets: secrets.iter().map(|s| Secret::new(*s)).collect(), ..Default::default() }
+        Credentials {
+            secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
+            ..Default::default()
+        }
     }
 
     /// Official vectors: Shopify/shopify-api-js `packages/shopify-api/lib/webhooks/__tests__/validate.test.ts`
@@ -102,15 +131,34 @@ mod tests {
     #[test]
     fn accepts_the_official_vectors() {
         let vectors = [
-            ("test_secret_key", &b"{\"foo\": \"bar\"}"[..], "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="),
-            ("steffi", &b"{\"foo\":\"bar\"}"[..], "/Redz4YXHLnSmmSN8grr5/Jl/Ua3d7yX3iWbjb8R8wo="),
+            (
+                "test_secret_key",
+                &b"{\"foo\": \"bar\"}"[..],
+                "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=",
+            ),
+            (
+                "steffi",
+                &b"{\"foo\":\"bar\"}"[..],
+                "/Redz4YXHLnSmmSN8grr5/Jl/Ua3d7yX3iWbjb8R8wo=",
+            ),
         ];
         for (secret, body, signature) in vectors {
-            assert_eq!(Shopify.verify(&request(body, Some(signature)), &credentials(&[secret])), Ok(()));
+            assert_eq!(
+                Shopify.verify(&request(body, Some(signature)), &credentials(&[secret])),
+                Ok(())
+            );
             // During rotation the old secret still verifies, in either position.
-            assert_eq!(Shopify.verify(&request(body, Some(signature)), &credentials(&["newer", secret])), Ok(()));
+            assert_eq!(
+                Shopify.verify(
+                    &request(body, Some(signature)),
+                    &credentials(&["newer", secret])
+                ),
+                Ok(())
+            );
             let mut headers = Headers::new();
-            Shopify.sign(body, &mut headers, &credentials(&[secret])).expect("sign");
+            Shopify
+                .sign(body, &mut headers, &credentials(&[secret]))
+                .expect("sign");
             assert_eq!(headers.get(SIGNATURE_HEADER), Some(signature));
         }
     }
@@ -118,11 +166,29 @@ mod tests {
     #[test]
     fn refuses_forged_missing_and_tampered_signatures() {
         let creds = credentials(&["test_secret_key"]);
-        let forged = Shopify.verify(&request(b"{\"foo\": \"bar\"}", Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")), &creds);
-        assert_eq!(forged.map_err(|r| (r.status, r.code)), Err((401, "signature_mismatch")));
+        let forged = Shopify.verify(
+            &request(
+                b"{\"foo\": \"bar\"}",
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ),
+            &creds,
+        );
+        assert_eq!(
+            forged.map_err(|r| (r.status, r.code)),
+            Err((401, "signature_mismatch"))
+        );
         let missing = Shopify.verify(&request(b"{}", None), &creds);
-        assert_eq!(missing.map_err(|r| (r.status, r.code)), Err((401, "signature_missing")));
-        let tampered = Shopify.verify(&request(b"{\"foo\": \"baz\"}", Some("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")), &creds);
+        assert_eq!(
+            missing.map_err(|r| (r.status, r.code)),
+            Err((401, "signature_missing"))
+        );
+        let tampered = Shopify.verify(
+            &request(
+                b"{\"foo\": \"baz\"}",
+                Some("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="),
+            ),
+            &creds,
+        );
         assert_eq!(tampered.map_err(|r| r.code), Err("signature_mismatch"));
     }
 }

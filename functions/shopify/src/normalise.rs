@@ -3,19 +3,22 @@
 //! Amounts come from the `*_set` money bags when present (shop and presentment currency) and
 //! from the decimal strings in the order's `currency` otherwise.
 
+use o2o_core::Timestamp;
 use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
 use o2o_core::event::{
-    Address, Courier, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus, Payment,
-    PaymentLine, Refund, Totals,
+    Address, Courier, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order,
+    OrderStatus, Payment, PaymentLine, Refund, Totals,
 };
 use o2o_core::fields::{self, join_names, non_empty};
 use o2o_core::money::{Currency, DecimalText, Money};
-use o2o_core::Timestamp;
 
 use crate::payload::{self, MoneySet};
 
 /// Maps one delivery by its `X-Shopify-Topic`.
-pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalised, NormaliseError> {
+pub fn normalise(
+    delivery: &Delivery,
+    ctx: &NormaliseContext,
+) -> Result<Normalised, NormaliseError> {
     let event_type = match delivery.topic.as_str() {
         "orders/create" => EventType::OrderCreated,
         "orders/updated" => EventType::OrderUpdated,
@@ -34,7 +37,11 @@ pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalis
         _ => raw.updated_at.as_deref(),
     };
     let payment = (event_type == EventType::PaymentSucceeded).then(|| Payment {
-        provider: raw.payment_gateway_names.first().cloned().unwrap_or_else(|| "shopify".to_owned()),
+        provider: raw
+            .payment_gateway_names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "shopify".to_owned()),
         order_ref: Some(order.external_id.clone()),
         amount: order.totals.total,
         status: raw.financial_status.clone(),
@@ -43,7 +50,16 @@ pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalis
     Ok(one(EventDraft {
         event_type,
         occurred_at: time_or(occurred, "updated_at", ctx)?,
-        status: raw.financial_status.clone().or_else(|| raw.fulfillment_status.clone()),
+        // The status the topic is about: fulfilment topics report `fulfillment_status`.
+        status: if event_type == EventType::FulfilmentUpdated {
+            raw.fulfillment_status
+                .clone()
+                .or_else(|| raw.financial_status.clone())
+        } else {
+            raw.financial_status
+                .clone()
+                .or_else(|| raw.fulfillment_status.clone())
+        },
         order: Some(order),
         payment,
         refund: None,
@@ -54,8 +70,14 @@ fn one(draft: EventDraft) -> Normalised {
     Normalised::Events(vec![draft])
 }
 
-fn time_or(text: Option<&str>, field: &str, ctx: &NormaliseContext) -> Result<Timestamp, NormaliseError> {
-    text.map(|t| fields::rfc3339(field, t)).transpose().map(|t| t.unwrap_or(ctx.received_at))
+fn time_or(
+    text: Option<&str>,
+    field: &str,
+    ctx: &NormaliseContext,
+) -> Result<Timestamp, NormaliseError> {
+    text.map(|t| fields::rfc3339(field, t))
+        .transpose()
+        .map(|t| t.unwrap_or(ctx.received_at))
 }
 
 /// The shop currency of an order: the `currency` field, else the shop side of a money bag.
@@ -63,18 +85,31 @@ fn shop_currency(raw: &payload::Order) -> Result<Currency, NormaliseError> {
     let code = raw
         .currency
         .as_deref()
-        .or_else(|| raw.total_price_set.as_ref().map(|s| s.shop_money.currency_code.as_str()))
+        .or_else(|| {
+            raw.total_price_set
+                .as_ref()
+                .map(|s| s.shop_money.currency_code.as_str())
+        })
         .ok_or_else(|| NormaliseError::field("currency", "missing"))?;
     fields::currency("currency", code)
 }
 
 /// One side of a money bag, in its own currency.
 fn bag_money(field: &str, side: &payload::MoneyAmount) -> Result<Money, NormaliseError> {
-    fields::money(field, &side.amount, fields::currency(field, &side.currency_code)?)
+    fields::money(
+        field,
+        &side.amount,
+        fields::currency(field, &side.currency_code)?,
+    )
 }
 
 /// An amount in the shop currency: from the bag's `shop_money`, else the decimal string.
-fn shop_amount(field: &str, set: Option<&MoneySet>, text: Option<&DecimalText>, currency: Currency) -> Result<Option<Money>, NormaliseError> {
+fn shop_amount(
+    field: &str,
+    set: Option<&MoneySet>,
+    text: Option<&DecimalText>,
+    currency: Currency,
+) -> Result<Option<Money>, NormaliseError> {
     match set {
         Some(set) => bag_money(field, &set.shop_money).map(Some),
         None => fields::optional_money(field, text, currency),
@@ -82,8 +117,13 @@ fn shop_amount(field: &str, set: Option<&MoneySet>, text: Option<&DecimalText>, 
 }
 
 /// An amount in the presentment currency, when the bag has one.
-fn presentment_amount(field: &str, set: Option<&MoneySet>) -> Result<Option<Money>, NormaliseError> {
-    set.and_then(|s| s.presentment_money.as_ref()).map(|side| bag_money(field, side)).transpose()
+fn presentment_amount(
+    field: &str,
+    set: Option<&MoneySet>,
+) -> Result<Option<Money>, NormaliseError> {
+    set.and_then(|s| s.presentment_money.as_ref())
+        .map(|side| bag_money(field, side))
+        .transpose()
 }
 
 fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
@@ -93,27 +133,63 @@ fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
         None if raw.shipping_lines.is_empty() => None,
         None => {
             let prices = raw.shipping_lines.iter().filter_map(|l| l.price.as_ref());
-            let amounts = prices.map(|p| fields::money("shipping_lines.price", p, currency)).collect::<Result<Vec<_>, _>>()?;
+            let amounts = prices
+                .map(|p| fields::money("shipping_lines.price", p, currency))
+                .collect::<Result<Vec<_>, _>>()?;
             Some(fields::sum("shipping_lines.price", amounts, currency)?)
         }
     };
-    let tip = fields::optional_money("total_tip_received", raw.total_tip_received.as_ref(), currency)?.filter(|t| t.amount_minor != 0);
+    let tip = fields::optional_money(
+        "total_tip_received",
+        raw.total_tip_received.as_ref(),
+        currency,
+    )?
+    .filter(|t| t.amount_minor != 0);
     let totals = Totals {
-        subtotal: shop_amount("total_line_items_price", raw.total_line_items_price_set.as_ref(), raw.total_line_items_price.as_ref(), currency)?,
-        discount: shop_amount("total_discounts", raw.total_discounts_set.as_ref(), raw.total_discounts.as_ref(), currency)?,
-        tax: shop_amount("total_tax", raw.total_tax_set.as_ref(), raw.total_tax.as_ref(), currency)?,
+        subtotal: shop_amount(
+            "total_line_items_price",
+            raw.total_line_items_price_set.as_ref(),
+            raw.total_line_items_price.as_ref(),
+            currency,
+        )?,
+        discount: shop_amount(
+            "total_discounts",
+            raw.total_discounts_set.as_ref(),
+            raw.total_discounts.as_ref(),
+            currency,
+        )?,
+        tax: shop_amount(
+            "total_tax",
+            raw.total_tax_set.as_ref(),
+            raw.total_tax.as_ref(),
+            currency,
+        )?,
         delivery_fee: shipping,
         service_fee: None,
         tip,
-        total: shop_amount("total_price", raw.total_price_set.as_ref(), raw.total_price.as_ref(), currency)?,
+        total: shop_amount(
+            "total_price",
+            raw.total_price_set.as_ref(),
+            raw.total_price.as_ref(),
+            currency,
+        )?,
     };
-    let presentment_differs = raw.presentment_currency.as_deref().is_some_and(|p| p != currency.code());
+    let presentment_differs = raw
+        .presentment_currency
+        .as_deref()
+        .is_some_and(|p| p != currency.code());
     let presentment_totals = if presentment_differs {
         Some(Totals {
-            subtotal: presentment_amount("total_line_items_price_set", raw.total_line_items_price_set.as_ref())?,
+            subtotal: presentment_amount(
+                "total_line_items_price_set",
+                raw.total_line_items_price_set.as_ref(),
+            )?,
             discount: presentment_amount("total_discounts_set", raw.total_discounts_set.as_ref())?,
             tax: presentment_amount("total_tax_set", raw.total_tax_set.as_ref())?,
-            delivery_fee: presentment_amount("total_shipping_price_set", raw.total_shipping_price_set.as_ref())?,
+            delivery_fee: presentment_amount(
+                "total_shipping_price_set",
+                raw.total_shipping_price_set.as_ref(),
+            )?,
             total: presentment_amount("total_price_set", raw.total_price_set.as_ref())?,
             ..Totals::default()
         })
@@ -121,8 +197,17 @@ fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
     } else {
         None
     };
-    let items = raw.line_items.iter().enumerate().map(|(i, line)| item(i, line, currency)).collect::<Result<_, _>>()?;
-    let version = raw.updated_at.as_deref().map(|t| fields::rfc3339("updated_at", t)).transpose()?;
+    let items = raw
+        .line_items
+        .iter()
+        .enumerate()
+        .map(|(i, line)| item(i, line, currency))
+        .collect::<Result<_, _>>()?;
+    let version = raw
+        .updated_at
+        .as_deref()
+        .map(|t| fields::rfc3339("updated_at", t))
+        .transpose()?;
     Ok(Order {
         external_id: raw.id.0.clone(),
         display_id: raw.name.clone(),
@@ -137,7 +222,11 @@ fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
         payments: raw
             .payment_gateway_names
             .iter()
-            .map(|gateway| PaymentLine { provider: Some(gateway.clone()), status: raw.financial_status.clone(), ..PaymentLine::default() })
+            .map(|gateway| PaymentLine {
+                provider: Some(gateway.clone()),
+                status: raw.financial_status.clone(),
+                ..PaymentLine::default()
+            })
             .collect(),
         note: non_empty(raw.note.as_deref()),
     })
@@ -148,54 +237,104 @@ fn order_status(raw: &payload::Order) -> Option<OrderStatus> {
     if raw.cancelled_at.is_some() {
         return Some(OrderStatus::Cancelled);
     }
-    match (raw.financial_status.as_deref(), raw.fulfillment_status.as_deref()) {
+    match (
+        raw.financial_status.as_deref(),
+        raw.fulfillment_status.as_deref(),
+    ) {
         (Some("refunded"), _) => Some(OrderStatus::Refunded),
         (Some("voided"), _) => Some(OrderStatus::Cancelled),
         (_, Some("fulfilled")) => Some(OrderStatus::Completed),
         (_, Some("partial")) => Some(OrderStatus::Preparing),
         (Some("pending"), _) => Some(OrderStatus::PendingPayment),
-        (Some("authorized" | "paid" | "partially_paid" | "partially_refunded"), _) => Some(OrderStatus::Placed),
+        (Some("authorized" | "paid" | "partially_paid" | "partially_refunded"), _) => {
+            Some(OrderStatus::Placed)
+        }
         _ => None,
     }
 }
 
-fn item(index: usize, line: &payload::LineItem, currency: Currency) -> Result<Item, NormaliseError> {
+fn item(
+    index: usize,
+    line: &payload::LineItem,
+    currency: Currency,
+) -> Result<Item, NormaliseError> {
     let field = |name: &str| format!("line_items[{index}].{name}");
-    let unit_price = shop_amount(&field("price"), line.price_set.as_ref(), Some(&line.price), currency)?;
+    let unit_price = shop_amount(
+        &field("price"),
+        line.price_set.as_ref(),
+        Some(&line.price),
+        currency,
+    )?;
     let allocated: Vec<Money> = line
         .discount_allocations
         .iter()
-        .map(|d| shop_amount(&field("discount_allocations"), d.amount_set.as_ref(), Some(&d.amount), currency))
+        .map(|d| {
+            shop_amount(
+                &field("discount_allocations"),
+                d.amount_set.as_ref(),
+                Some(&d.amount),
+                currency,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .flatten()
         .collect();
     let discount = if allocated.is_empty() {
-        fields::optional_money(&field("total_discount"), line.total_discount.as_ref(), currency)?.unwrap_or(Money::zero(currency))
+        fields::optional_money(
+            &field("total_discount"),
+            line.total_discount.as_ref(),
+            currency,
+        )?
+        .unwrap_or(Money::zero(currency))
     } else {
         fields::sum(&field("discount_allocations"), allocated, currency)?
     };
     let total = match unit_price {
         Some(price) => {
-            let gross = price.checked_mul(i64::from(line.quantity)).map_err(|e| NormaliseError::field(&field("price"), e))?;
+            let gross = price
+                .checked_mul(i64::from(line.quantity))
+                .map_err(|e| NormaliseError::field(&field("price"), e))?;
             let negated = Money::from_minor(-discount.amount_minor, discount.currency);
-            Some(gross.checked_add(negated).map_err(|e| NormaliseError::field(&field("discount_allocations"), e))?)
+            Some(
+                gross
+                    .checked_add(negated)
+                    .map_err(|e| NormaliseError::field(&field("discount_allocations"), e))?,
+            )
         }
         None => None,
     };
-    let mut modifiers: Vec<Modifier> = line.variant_title.as_deref().and_then(|v| non_empty(Some(v))).map(|name| Modifier { name, ..Modifier::default() }).into_iter().collect();
-    modifiers.extend(line.properties.iter().filter(|p| !p.name.starts_with('_')).map(|p| Modifier {
-        name: match &p.value {
-            Some(serde_json::Value::String(v)) => format!("{}: {v}", p.name),
-            Some(serde_json::Value::Null) | None => p.name.clone(),
-            Some(other) => format!("{}: {other}", p.name),
-        },
-        ..Modifier::default()
-    }));
+    let mut modifiers: Vec<Modifier> = line
+        .variant_title
+        .as_deref()
+        .and_then(|v| non_empty(Some(v)))
+        .map(|name| Modifier {
+            name,
+            ..Modifier::default()
+        })
+        .into_iter()
+        .collect();
+    modifiers.extend(
+        line.properties
+            .iter()
+            .filter(|p| !p.name.starts_with('_'))
+            .map(|p| Modifier {
+                name: match &p.value {
+                    Some(serde_json::Value::String(v)) => format!("{}: {v}", p.name),
+                    Some(serde_json::Value::Null) | None => p.name.clone(),
+                    Some(other) => format!("{}: {other}", p.name),
+                },
+                ..Modifier::default()
+            }),
+    );
     Ok(Item {
         external_id: line.id.as_ref().map(|id| id.0.clone()),
         sku: non_empty(line.sku.as_deref()),
-        name: line.title.clone().or_else(|| line.name.clone()).unwrap_or_default(),
+        name: line
+            .title
+            .clone()
+            .or_else(|| line.name.clone())
+            .unwrap_or_default(),
         quantity: line.quantity,
         unit_price,
         total,
@@ -208,17 +347,23 @@ fn customer(raw: &payload::Order) -> Option<Customer> {
     let c = raw.customer.as_ref();
     let customer = Customer {
         name: c.and_then(|c| join_names(&[c.first_name.as_deref(), c.last_name.as_deref()])),
-        phone: non_empty(raw.phone.as_deref()).or_else(|| non_empty(c.and_then(|c| c.phone.as_deref()))),
-        email: non_empty(raw.email.as_deref()).or_else(|| non_empty(c.and_then(|c| c.email.as_deref()))),
+        phone: non_empty(raw.phone.as_deref())
+            .or_else(|| non_empty(c.and_then(|c| c.phone.as_deref()))),
+        email: non_empty(raw.email.as_deref())
+            .or_else(|| non_empty(c.and_then(|c| c.email.as_deref()))),
     };
     (customer != Customer::default()).then_some(customer)
 }
 
 fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
     let address = raw.shipping_address.as_ref().map(|a| Address {
-        name: non_empty(a.name.as_deref()).or_else(|| join_names(&[a.first_name.as_deref(), a.last_name.as_deref()])),
+        name: non_empty(a.name.as_deref())
+            .or_else(|| join_names(&[a.first_name.as_deref(), a.last_name.as_deref()])),
         phone: non_empty(a.phone.as_deref()),
-        lines: [a.address1.as_deref(), a.address2.as_deref()].into_iter().filter_map(non_empty).collect(),
+        lines: [a.address1.as_deref(), a.address2.as_deref()]
+            .into_iter()
+            .filter_map(non_empty)
+            .collect(),
         city: non_empty(a.city.as_deref()),
         region: non_empty(a.province_code.as_deref()).or_else(|| non_empty(a.province.as_deref())),
         postal_code: non_empty(a.zip.as_deref()),
@@ -230,7 +375,12 @@ fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
         tracking_url: non_empty(f.tracking_url.as_deref()),
         phone: None,
     });
-    let is_pickup = raw.shipping_lines.iter().any(|l| l.code.as_deref().or(l.title.as_deref()).is_some_and(|c| c.to_ascii_lowercase().contains("pickup")));
+    let is_pickup = raw.shipping_lines.iter().any(|l| {
+        l.code
+            .as_deref()
+            .or(l.title.as_deref())
+            .is_some_and(|c| c.to_ascii_lowercase().contains("pickup"))
+    });
     let kind = if is_pickup {
         Some(FulfilmentType::Pickup)
     } else if address.is_some() || !raw.shipping_lines.is_empty() {
@@ -238,21 +388,31 @@ fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
     } else {
         None
     };
-    let fulfilment = Fulfilment { kind, address, scheduled_for: None, courier, status: raw.fulfillment_status.clone() };
+    let fulfilment = Fulfilment {
+        kind,
+        address,
+        scheduled_for: None,
+        courier,
+        status: raw.fulfillment_status.clone(),
+    };
     (fulfilment != Fulfilment::default()).then_some(fulfilment)
 }
 
 fn order_edit(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseError> {
     let edit = serde_json::from_slice::<payload::OrderEditEnvelope>(body)?.order_edit;
-    let occurred_at = time_or(edit.created_at.as_deref(), "order_edit.created_at", ctx)?;
+    // The order changes when the edit is committed; `created_at` is when staff began it.
+    let occurred_at = match edit.committed_at.as_deref() {
+        Some(committed) => fields::rfc3339("order_edit.committed_at", committed)?,
+        None => time_or(edit.created_at.as_deref(), "order_edit.created_at", ctx)?,
+    };
     Ok(EventDraft {
         event_type: EventType::OrderUpdated,
         occurred_at,
         status: None,
+        // `staff_note` is the staff's note on the edit, not the buyer's order note: not mapped.
         order: Some(Order {
             external_id: edit.order_id.0,
             version: Some(occurred_at.to_string()),
-            note: non_empty(edit.staff_note.as_deref()),
             ..Order::default()
         }),
         payment: None,
@@ -262,17 +422,35 @@ fn order_edit(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, Normali
 
 fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseError> {
     let raw: payload::Refund = serde_json::from_slice(body)?;
-    let occurred_at = time_or(raw.processed_at.as_deref().or(raw.created_at.as_deref()), "processed_at", ctx)?;
-    let refunds: Vec<&payload::Transaction> =
-        raw.transactions.iter().filter(|t| t.kind.as_deref() == Some("refund") && t.status.as_deref() != Some("failure")).collect();
+    let occurred_at = time_or(
+        raw.processed_at.as_deref().or(raw.created_at.as_deref()),
+        "processed_at",
+        ctx,
+    )?;
+    let refunds: Vec<&payload::Transaction> = raw
+        .transactions
+        .iter()
+        .filter(|t| {
+            t.kind.as_deref() == Some("refund")
+                && !matches!(t.status.as_deref(), Some("failure" | "error"))
+        })
+        .collect();
     let mut amount: Option<Money> = None;
     for (i, t) in refunds.iter().enumerate() {
         let field = format!("transactions[{i}].amount");
-        let code = t.currency.as_deref().ok_or_else(|| NormaliseError::field(&format!("transactions[{i}].currency"), "missing"))?;
-        let money = fields::magnitude(fields::money(&field, &t.amount, fields::currency(&field, code)?)?);
+        let code = t.currency.as_deref().ok_or_else(|| {
+            NormaliseError::field(&format!("transactions[{i}].currency"), "missing")
+        })?;
+        let money = fields::magnitude(fields::money(
+            &field,
+            &t.amount,
+            fields::currency(&field, code)?,
+        )?);
         amount = Some(match amount {
             None => money,
-            Some(acc) => acc.checked_add(money).map_err(|e| NormaliseError::field(&field, e))?,
+            Some(acc) => acc
+                .checked_add(money)
+                .map_err(|e| NormaliseError::field(&field, e))?,
         });
     }
     let mut items = Vec::with_capacity(raw.refund_line_items.len());
@@ -293,7 +471,13 @@ fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseEr
             ..Item::default()
         });
     }
-    let payments = refunds.first().and_then(|t| t.gateway.clone()).map(|gateway| PaymentLine { provider: Some(gateway), ..PaymentLine::default() });
+    let payments = refunds
+        .first()
+        .and_then(|t| t.gateway.clone())
+        .map(|gateway| PaymentLine {
+            provider: Some(gateway),
+            ..PaymentLine::default()
+        });
     Ok(EventDraft {
         event_type: EventType::OrderRefunded,
         occurred_at,
@@ -305,6 +489,11 @@ fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseEr
             ..Order::default()
         }),
         payment: None,
-        refund: Some(Refund { external_id: Some(raw.id.0), amount, reason: non_empty(raw.note.as_deref()), items }),
+        refund: Some(Refund {
+            external_id: Some(raw.id.0),
+            amount,
+            reason: non_empty(raw.note.as_deref()),
+            items,
+        }),
     })
 }

@@ -172,5 +172,5 @@ pub struct OrderEditEnvelope {
 pub struct OrderEdit {
     pub order_id: IdText,
     pub created_at: Option<String>,
-    pub staff_note: Option<String>,
+    pub committed_at: Option<String>,
 }
