@@ -14,7 +14,11 @@ async fn serve_answers_logs_safely_and_stops_on_sigterm() {
     let dir = TempDir::new();
     let db = dir.path().join("serve.db");
     // Find a free loopback port, then hand it to the binary.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_o2o"))
         .current_dir(root())
@@ -38,11 +42,24 @@ async fn serve_answers_logs_safely_and_stops_on_sigterm() {
     assert!(healthy, "o2o serve did not become healthy");
 
     let (headers, body) = signed_sample("shopify", "orders-create.http");
-    assert_eq!(post(&format!("{base}/webhooks/shopify"), &headers, body).await.0, 200);
+    assert_eq!(
+        post(&format!("{base}/webhooks/shopify"), &headers, body)
+            .await
+            .0,
+        200
+    );
     let (forged, body) = unsigned_sample("shopify", "orders-create.http");
-    assert_eq!(post(&format!("{base}/webhooks/shopify"), &forged, body).await.0, 401);
+    assert_eq!(
+        post(&format!("{base}/webhooks/shopify"), &forged, body)
+            .await
+            .0,
+        401
+    );
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let mut exited = None;
     for _ in 0..200 {
@@ -59,13 +76,38 @@ async fn serve_answers_logs_safely_and_stops_on_sigterm() {
     assert!(exit.success(), "exit status {exit}");
 
     let mut logs = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut logs).expect("read logs");
-    let lines: Vec<serde_json::Value> = logs.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("read logs");
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
     assert!(lines.iter().any(|l| l["message"] == "listening"));
-    assert!(lines.iter().any(|l| l["outcome"] == "enqueued" && l["status"] == 200));
-    assert!(lines.iter().any(|l| l["outcome"] == "rejected" && l["detail"] == "signature_missing"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["outcome"] == "enqueued" && l["status"] == 200)
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["outcome"] == "rejected" && l["detail"] == "signature_missing")
+    );
     assert!(lines.iter().any(|l| l["message"] == "stopped"));
-    for secret_or_personal in ["dev-shopify-client-secret", "ava.thompson@example.com", "Ava", "Massachusetts", "72.93"] {
-        assert!(!logs.contains(secret_or_personal), "logs must not contain {secret_or_personal:?}:\n{logs}");
+    for secret_or_personal in [
+        "dev-shopify-client-secret",
+        "ava.thompson@example.com",
+        "Ava",
+        "Massachusetts",
+        "72.93",
+    ] {
+        assert!(
+            !logs.contains(secret_or_personal),
+            "logs must not contain {secret_or_personal:?}:\n{logs}"
+        );
     }
 }

@@ -441,11 +441,10 @@ fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseEr
         let code = t.currency.as_deref().ok_or_else(|| {
             NormaliseError::field(&format!("transactions[{i}].currency"), "missing")
         })?;
-        let money = fields::magnitude(fields::money(
+        let money = fields::magnitude(
             &field,
-            &t.amount,
-            fields::currency(&field, code)?,
-        )?);
+            fields::money(&field, &t.amount, fields::currency(&field, code)?)?,
+        )?;
         amount = Some(match amount {
             None => money,
             Some(acc) => acc

@@ -8,9 +8,13 @@
 mod normalise;
 mod payload;
 
-use o2o_core::connector::{ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting};
+use o2o_core::connector::{
+    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
+};
 use o2o_core::event::ChannelKind;
-use o2o_core::signature::{DigestEncoding, SignatureError, sha256_hex, sign_hmac_sha256, verify_hmac_sha256};
+use o2o_core::signature::{
+    DigestEncoding, SignatureError, sha256_hex, sign_hmac_sha256, verify_hmac_sha256,
+};
 use o2o_core::{Credentials, Headers, Rejection, Reply, WebhookRequest};
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
@@ -34,7 +38,10 @@ pub struct WooCommerce;
 /// True for the activation ping: an unsigned form body `webhook_id=<digits>`.
 fn is_ping(req: &WebhookRequest) -> bool {
     req.headers.get(SIGNATURE_HEADER).is_none()
-        && req.body.strip_prefix(b"webhook_id=").is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
+        && req
+            .body
+            .strip_prefix(b"webhook_id=")
+            .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
 }
 
 impl Connector for WooCommerce {
@@ -48,33 +55,65 @@ impl Connector for WooCommerce {
 
     fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
         if req.method != "POST" {
-            return Err(Rejection::new(405, "method_not_allowed", "WooCommerce webhooks are POST requests"));
+            return Err(Rejection::new(
+                405,
+                "method_not_allowed",
+                "WooCommerce webhooks are POST requests",
+            ));
         }
         let provided = req.headers.get(SIGNATURE_HEADER);
-        verify_hmac_sha256(&credentials.secrets, &[&req.body], provided, DigestEncoding::Base64)?;
+        verify_hmac_sha256(
+            &credentials.secrets,
+            &[&req.body],
+            provided,
+            DigestEncoding::Base64,
+        )?;
         Ok(())
     }
 
     /// WooCommerce's delivery id changes on every attempt, so the key is derived from the content:
     /// the same order snapshot delivered twice on one topic is one delivery.
     fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let source = req.headers.get("X-WC-Webhook-Source").ok_or_else(|| NormaliseError::field("X-WC-Webhook-Source", "missing header"))?;
-        let topic = req.headers.get("X-WC-Webhook-Topic").filter(|t| !t.is_empty());
+        let source = req
+            .headers
+            .get("X-WC-Webhook-Source")
+            .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Source", "missing header"))?;
+        let topic = req
+            .headers
+            .get("X-WC-Webhook-Topic")
+            .filter(|t| !t.is_empty());
         Ok(Delivery {
             tenant: site_id(source),
             external_event_id: format!("sha256:{}", sha256_hex(&req.body)),
-            topic: topic.ok_or_else(|| NormaliseError::field("X-WC-Webhook-Topic", "missing header"))?.to_owned(),
+            topic: topic
+                .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Topic", "missing header"))?
+                .to_owned(),
             payload: req.body.clone(),
         })
     }
 
-    fn normalise(&self, delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalised, NormaliseError> {
+    fn normalise(
+        &self,
+        delivery: &Delivery,
+        ctx: &NormaliseContext,
+    ) -> Result<Normalised, NormaliseError> {
         normalise::normalise(delivery, ctx)
     }
 
-    fn sign(&self, body: &[u8], headers: &mut Headers, credentials: &Credentials) -> Result<(), SignatureError> {
-        let secret = credentials.secrets.first().ok_or(SignatureError::NoSecret)?;
-        headers.insert(SIGNATURE_HEADER, sign_hmac_sha256(secret, &[body], DigestEncoding::Base64));
+    fn sign(
+        &self,
+        body: &[u8],
+        headers: &mut Headers,
+        credentials: &Credentials,
+    ) -> Result<(), SignatureError> {
+        let secret = credentials
+            .secrets
+            .first()
+            .ok_or(SignatureError::NoSecret)?;
+        headers.insert(
+            SIGNATURE_HEADER,
+            sign_hmac_sha256(secret, &[body], DigestEncoding::Base64),
+        );
         Ok(())
     }
 }
@@ -102,7 +141,10 @@ mod tests {
     }
 
     fn credentials(secret: &str) -> Credentials {
-        Credentials { secrets: vec![Secret::new(secret)], ..Default::default() }
+        Credentials {
+            secrets: vec![Secret::new(secret)],
+            ..Default::default()
+        }
     }
 
     /// Official vector: woocommerce/woocommerce `plugins/woocommerce/tests/legacy/unit-tests/webhooks/crud.php`
@@ -113,31 +155,64 @@ mod tests {
         let req = request(b"secret", &[(SIGNATURE_HEADER, signature)]);
         assert_eq!(WooCommerce.verify(&req, &credentials("")), Ok(()));
         let mut headers = Headers::new();
-        WooCommerce.sign(b"secret", &mut headers, &credentials("")).expect("sign");
+        WooCommerce
+            .sign(b"secret", &mut headers, &credentials(""))
+            .expect("sign");
         assert_eq!(headers.get(SIGNATURE_HEADER), Some(signature));
         let wrong = WooCommerce.verify(&req, &credentials("not-empty"));
-        assert_eq!(wrong.map_err(|r| (r.status, r.code)), Err((401, "signature_mismatch")));
+        assert_eq!(
+            wrong.map_err(|r| (r.status, r.code)),
+            Err((401, "signature_mismatch"))
+        );
     }
 
     #[test]
     fn answers_only_the_unsigned_ping_as_a_handshake() {
         let creds = credentials("s");
-        assert_eq!(WooCommerce.handshake(&request(b"webhook_id=12", &[]), &creds), Some(Ok(Reply::empty_ok())));
-        assert_eq!(WooCommerce.handshake(&request(b"webhook_id=12", &[(SIGNATURE_HEADER, "x")]), &creds), None);
-        assert_eq!(WooCommerce.handshake(&request(b"webhook_id=", &[]), &creds), None);
-        assert_eq!(WooCommerce.handshake(&request(b"webhook_id=1&x=2", &[]), &creds), None);
-        assert_eq!(WooCommerce.handshake(&request(b"{\"id\":1}", &[]), &creds), None);
+        assert_eq!(
+            WooCommerce.handshake(&request(b"webhook_id=12", &[]), &creds),
+            Some(Ok(Reply::empty_ok()))
+        );
+        assert_eq!(
+            WooCommerce.handshake(
+                &request(b"webhook_id=12", &[(SIGNATURE_HEADER, "x")]),
+                &creds
+            ),
+            None
+        );
+        assert_eq!(
+            WooCommerce.handshake(&request(b"webhook_id=", &[]), &creds),
+            None
+        );
+        assert_eq!(
+            WooCommerce.handshake(&request(b"webhook_id=1&x=2", &[]), &creds),
+            None
+        );
+        assert_eq!(
+            WooCommerce.handshake(&request(b"{\"id\":1}", &[]), &creds),
+            None
+        );
     }
 
     #[test]
     fn derives_the_key_from_content_not_the_delivery_id() {
         let creds = credentials("s");
         let headers = |delivery: &'static str| {
-            [("X-WC-Webhook-Source", "https://shop.example.com/"), ("X-WC-Webhook-Topic", "order.updated"), ("X-WC-Webhook-Delivery-ID", delivery)]
+            [
+                ("X-WC-Webhook-Source", "https://shop.example.com/"),
+                ("X-WC-Webhook-Topic", "order.updated"),
+                ("X-WC-Webhook-Delivery-ID", delivery),
+            ]
         };
-        let a = WooCommerce.parse(&request(b"{\"id\":1}", &headers("aaa")), &creds).expect("parse");
-        let b = WooCommerce.parse(&request(b"{\"id\":1}", &headers("bbb")), &creds).expect("parse");
-        let c = WooCommerce.parse(&request(b"{\"id\":2}", &headers("aaa")), &creds).expect("parse");
+        let a = WooCommerce
+            .parse(&request(b"{\"id\":1}", &headers("aaa")), &creds)
+            .expect("parse");
+        let b = WooCommerce
+            .parse(&request(b"{\"id\":1}", &headers("bbb")), &creds)
+            .expect("parse");
+        let c = WooCommerce
+            .parse(&request(b"{\"id\":2}", &headers("aaa")), &creds)
+            .expect("parse");
         assert_eq!(a.tenant, "shop.example.com");
         assert_eq!(a.external_event_id, b.external_event_id);
         assert_ne!(a.external_event_id, c.external_event_id);

@@ -3,34 +3,50 @@
 //! WooCommerce has no paid/cancelled topics: `order.updated` carries the current snapshot, so the
 //! event type follows the order's `status`. Times come from the `*_gmt` fields (UTC, no offset).
 
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
-use o2o_core::event::{Address, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus, PaymentLine, Refund, Totals};
-use o2o_core::fields::{self, join_names, non_empty};
-use o2o_core::money::{Currency, Money};
 use o2o_core::Timestamp;
+use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
+use o2o_core::event::{
+    Address, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus,
+    PaymentLine, Refund, Totals,
+};
+use o2o_core::fields::{self, join_names, non_empty};
+use o2o_core::money::{Currency, DecimalText, Money};
 use time::UtcOffset;
 
 use crate::payload;
 
 /// Maps one delivery by its `X-WC-Webhook-Topic`.
-pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalised, NormaliseError> {
+pub fn normalise(
+    delivery: &Delivery,
+    ctx: &NormaliseContext,
+) -> Result<Normalised, NormaliseError> {
     let topic = delivery.topic.as_str();
-    if !matches!(topic, "order.created" | "order.updated" | "order.deleted" | "order.restored") {
+    if !matches!(
+        topic,
+        "order.created" | "order.updated" | "order.deleted" | "order.restored"
+    ) {
         return Ok(Normalised::Ignored(format!("topic {topic} is not mapped")));
     }
     let raw: payload::Order = serde_json::from_slice(&delivery.payload)?;
     if topic == "order.deleted" {
-        // The body is only `{"id": …}`: the order is gone from the shop.
+        // The body is only `{"id": …}`: the order is gone from the shop. Nothing else is known
+        // (not even its last status), so nothing else is stated.
         return Ok(one(EventDraft {
             event_type: EventType::OrderCancelled,
             occurred_at: ctx.received_at,
-            status: Some("deleted".to_owned()),
-            order: Some(Order { external_id: raw.id.0, status: Some(OrderStatus::Cancelled), ..Order::default() }),
+            status: None,
+            order: Some(Order {
+                external_id: raw.id.0,
+                ..Order::default()
+            }),
             payment: None,
             refund: None,
         }));
     }
-    let status = raw.status.as_deref().ok_or_else(|| NormaliseError::field("status", "missing"))?;
+    let status = raw
+        .status
+        .as_deref()
+        .ok_or_else(|| NormaliseError::field("status", "missing"))?;
     let event_type = match (topic, status) {
         ("order.created", _) => EventType::OrderCreated,
         (_, "cancelled" | "trash") => EventType::OrderCancelled,
@@ -39,15 +55,27 @@ pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalis
         (_, "failed") => EventType::PaymentFailed,
         _ => EventType::OrderUpdated,
     };
-    let currency = fields::currency("currency", raw.currency.as_deref().ok_or_else(|| NormaliseError::field("currency", "missing"))?)?;
+    let currency = fields::currency(
+        "currency",
+        raw.currency
+            .as_deref()
+            .ok_or_else(|| NormaliseError::field("currency", "missing"))?,
+    )?;
     let order = order(&raw, currency)?;
-    let occurred = match event_type {
-        EventType::OrderCreated => raw.date_created_gmt.as_deref(),
-        _ => raw.date_modified_gmt.as_deref(),
+    let (occurred_field, occurred) = match event_type {
+        EventType::OrderCreated => ("date_created_gmt", raw.date_created_gmt.as_deref()),
+        _ => ("date_modified_gmt", raw.date_modified_gmt.as_deref()),
     };
-    let refund = if event_type == EventType::OrderRefunded { Some(refund(&raw, currency)?) } else { None };
+    let refund = if event_type == EventType::OrderRefunded {
+        Some(refund(&raw, currency)?)
+    } else {
+        None
+    };
     let payment = (event_type == EventType::PaymentFailed).then(|| o2o_core::event::Payment {
-        provider: raw.payment_method.clone().unwrap_or_else(|| "woocommerce".to_owned()),
+        provider: raw
+            .payment_method
+            .clone()
+            .unwrap_or_else(|| "woocommerce".to_owned()),
         order_ref: Some(order.external_id.clone()),
         amount: order.totals.total,
         status: Some(status.to_owned()),
@@ -56,7 +84,7 @@ pub fn normalise(delivery: &Delivery, ctx: &NormaliseContext) -> Result<Normalis
     });
     Ok(one(EventDraft {
         event_type,
-        occurred_at: gmt_or(occurred, "date_modified_gmt", ctx)?,
+        occurred_at: gmt_or(occurred, occurred_field, ctx)?,
         status: Some(status.to_owned()),
         order: Some(order),
         payment,
@@ -69,10 +97,16 @@ fn one(draft: EventDraft) -> Normalised {
 }
 
 fn gmt(field: &str, text: Option<&str>) -> Result<Option<Timestamp>, NormaliseError> {
-    text.filter(|t| !t.is_empty()).map(|t| fields::naive_time(field, t, UtcOffset::UTC)).transpose()
+    text.filter(|t| !t.is_empty())
+        .map(|t| fields::naive_time(field, t, UtcOffset::UTC))
+        .transpose()
 }
 
-fn gmt_or(text: Option<&str>, field: &str, ctx: &NormaliseContext) -> Result<Timestamp, NormaliseError> {
+fn gmt_or(
+    text: Option<&str>,
+    field: &str,
+    ctx: &NormaliseContext,
+) -> Result<Timestamp, NormaliseError> {
     gmt(field, text).map(|t| t.unwrap_or(ctx.received_at))
 }
 
@@ -89,21 +123,48 @@ fn order_status(status: &str) -> Option<OrderStatus> {
 }
 
 fn order(raw: &payload::Order, currency: Currency) -> Result<Order, NormaliseError> {
-    let items: Vec<Item> = raw.line_items.iter().enumerate().map(|(i, line)| item(i, line, currency)).collect::<Result<_, _>>()?;
+    let tax_inclusive = raw.prices_include_tax == Some(true);
+    let mut items = Vec::with_capacity(raw.line_items.len());
     let mut subtotals = Vec::with_capacity(raw.line_items.len());
     for (i, line) in raw.line_items.iter().enumerate() {
-        subtotals.extend(fields::optional_money(&format!("line_items[{i}].subtotal"), line.subtotal.as_ref(), currency)?);
+        let (entry, subtotal) = item(i, line, currency, tax_inclusive)?;
+        items.push(entry);
+        subtotals.push(subtotal);
     }
+    // A sum over only some lines would be a number the shop never stated.
+    let subtotal = match subtotals.into_iter().collect::<Option<Vec<Money>>>() {
+        Some(amounts) if !amounts.is_empty() => {
+            Some(fields::sum("line_items.subtotal", amounts, currency)?)
+        }
+        _ => None,
+    };
     let mut fees = Vec::with_capacity(raw.fee_lines.len());
     for (i, fee) in raw.fee_lines.iter().enumerate() {
-        fees.extend(fields::optional_money(&format!("fee_lines[{i}].total"), fee.total.as_ref(), currency)?);
+        fees.extend(fields::optional_money(
+            &format!("fee_lines[{i}].total"),
+            fee.total.as_ref(),
+            currency,
+        )?);
     }
     let totals = Totals {
-        subtotal: if subtotals.is_empty() { None } else { Some(fields::sum("line_items.subtotal", subtotals, currency)?) },
-        discount: fields::optional_money("discount_total", raw.discount_total.as_ref(), currency)?,
+        subtotal,
+        discount: shop_amount(
+            ("discount_total", raw.discount_total.as_ref()),
+            ("discount_tax", raw.discount_tax.as_ref()),
+            currency,
+            tax_inclusive,
+        )?,
         tax: fields::optional_money("total_tax", raw.total_tax.as_ref(), currency)?,
-        delivery_fee: fields::optional_money("shipping_total", raw.shipping_total.as_ref(), currency)?,
-        service_fee: if fees.is_empty() { None } else { Some(fields::sum("fee_lines.total", fees, currency)?) },
+        delivery_fee: fields::optional_money(
+            "shipping_total",
+            raw.shipping_total.as_ref(),
+            currency,
+        )?,
+        service_fee: if fees.is_empty() {
+            None
+        } else {
+            Some(fields::sum("fee_lines.total", fees, currency)?)
+        },
         tip: None,
         total: fields::optional_money("total", raw.total.as_ref(), currency)?,
     };
@@ -115,7 +176,8 @@ fn order(raw: &payload::Order, currency: Currency) -> Result<Order, NormaliseErr
             provider,
             method: non_empty(raw.payment_method_title.as_deref()),
             amount: paid_at.and(totals.total),
-            status: Some(if paid_at.is_some() { "paid" } else { "unpaid" }.to_owned()),
+            // WooCommerce has no payment status string; `paid_at` tells whether it was paid.
+            status: None,
             paid_at,
         }],
     };
@@ -136,11 +198,30 @@ fn order(raw: &payload::Order, currency: Currency) -> Result<Order, NormaliseErr
     })
 }
 
-fn item(index: usize, line: &payload::LineItem, currency: Currency) -> Result<Item, NormaliseError> {
+/// One line as an item, and its subtotal (before discounts) for the order's subtotal.
+fn item(
+    index: usize,
+    line: &payload::LineItem,
+    currency: Currency,
+    tax_inclusive: bool,
+) -> Result<(Item, Option<Money>), NormaliseError> {
     let field = |name: &str| format!("line_items[{index}].{name}");
-    // `price` is WooCommerce's own `total / quantity`, a float that may not be exact
-    // (10.00 / 3): keep it only when it is a whole number of minor units, never round it.
-    let unit_price = line.price.as_ref().and_then(|p| p.to_money(currency).ok());
+    let subtotal = shop_amount(
+        (&field("subtotal"), line.subtotal.as_ref()),
+        (&field("subtotal_tax"), line.subtotal_tax.as_ref()),
+        currency,
+        tax_inclusive,
+    )?;
+    let total = shop_amount(
+        (&field("total"), line.total.as_ref()),
+        (&field("total_tax"), line.total_tax.as_ref()),
+        currency,
+        tax_inclusive,
+    )?;
+    // WooCommerce's own `price` is `total / quantity`: after discounts, and a float that may not
+    // be exact (10.00 / 3). The unit price before discounts is `subtotal / quantity`, kept only
+    // when it is a whole number of minor units, never rounded.
+    let unit_price = subtotal.and_then(|s| per_unit(s, line.quantity));
     let modifiers = line
         .meta_data
         .iter()
@@ -152,19 +233,52 @@ fn item(index: usize, line: &payload::LineItem, currency: Currency) -> Result<It
                 Some(serde_json::Value::Number(n)) => n.to_string(),
                 _ => return None,
             };
-            Some(Modifier { name: format!("{key}: {value}"), ..Modifier::default() })
+            Some(Modifier {
+                name: format!("{key}: {value}"),
+                ..Modifier::default()
+            })
         })
         .collect();
-    Ok(Item {
+    let item = Item {
         external_id: line.id.as_ref().map(|id| id.0.clone()),
         sku: non_empty(line.sku.as_deref()),
         name: line.name.clone().unwrap_or_default(),
         quantity: line.quantity,
         unit_price,
-        total: fields::optional_money(&field("total"), line.total.as_ref(), currency)?,
+        total,
         modifiers,
         note: None,
-    })
+    };
+    Ok((item, subtotal))
+}
+
+/// An amount as the shop prices it. WooCommerce states line and discount amounts without tax and
+/// their tax beside them; where the shop's prices include tax (`prices_include_tax`), the unified
+/// amounts include it too. Unknown when either part is missing.
+fn shop_amount(
+    (field, amount): (&str, Option<&DecimalText>),
+    (tax_field, tax): (&str, Option<&DecimalText>),
+    currency: Currency,
+    tax_inclusive: bool,
+) -> Result<Option<Money>, NormaliseError> {
+    let amount = fields::optional_money(field, amount, currency)?;
+    if !tax_inclusive {
+        return Ok(amount);
+    }
+    match (amount, fields::optional_money(tax_field, tax, currency)?) {
+        (Some(amount), Some(tax)) => amount
+            .checked_add(tax)
+            .map(Some)
+            .map_err(|e| NormaliseError::field(field, e)),
+        _ => Ok(None),
+    }
+}
+
+/// The price of one unit, only when `line` divides exactly by `quantity`.
+fn per_unit(line: Money, quantity: u32) -> Option<Money> {
+    let quantity = i64::from(quantity);
+    (quantity > 0 && line.amount_minor % quantity == 0)
+        .then(|| Money::from_minor(line.amount_minor / quantity, line.currency))
 }
 
 /// WooCommerce renders some display values as HTML (`<p>Blue</p>`); keep the text.
@@ -196,28 +310,47 @@ fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
     let address = raw.shipping.as_ref().map(|a| Address {
         name: join_names(&[a.first_name.as_deref(), a.last_name.as_deref()]),
         phone: non_empty(a.phone.as_deref()),
-        lines: [a.address_1.as_deref(), a.address_2.as_deref()].into_iter().filter_map(non_empty).collect(),
+        lines: [a.address_1.as_deref(), a.address_2.as_deref()]
+            .into_iter()
+            .filter_map(non_empty)
+            .collect(),
         city: non_empty(a.city.as_deref()),
         region: non_empty(a.state.as_deref()),
         postal_code: non_empty(a.postcode.as_deref()),
         country_code: non_empty(a.country.as_deref()),
     });
     let address = address.filter(|a| *a != Address::default());
-    let kind = match raw.shipping_lines.first().and_then(|l| l.method_id.as_deref()) {
+    let kind = match raw
+        .shipping_lines
+        .first()
+        .and_then(|l| l.method_id.as_deref())
+    {
         Some("local_pickup" | "pickup_location") => Some(FulfilmentType::Pickup),
         Some(_) => Some(FulfilmentType::Shipping),
         None => address.as_ref().map(|_| FulfilmentType::Shipping),
     };
-    let fulfilment = Fulfilment { kind, address, ..Fulfilment::default() };
+    let fulfilment = Fulfilment {
+        kind,
+        address,
+        ..Fulfilment::default()
+    };
     (fulfilment != Fulfilment::default()).then_some(fulfilment)
 }
 
 fn refund(raw: &payload::Order, currency: Currency) -> Result<Refund, NormaliseError> {
     let mut amounts = Vec::with_capacity(raw.refunds.len());
     for (i, r) in raw.refunds.iter().enumerate() {
-        amounts.push(fields::magnitude(fields::money(&format!("refunds[{i}].total"), &r.total, currency)?));
+        let field = format!("refunds[{i}].total");
+        amounts.push(fields::magnitude(
+            &field,
+            fields::money(&field, &r.total, currency)?,
+        )?);
     }
-    let amount: Option<Money> = if amounts.is_empty() { None } else { Some(fields::sum("refunds.total", amounts, currency)?) };
+    let amount: Option<Money> = if amounts.is_empty() {
+        None
+    } else {
+        Some(fields::sum("refunds.total", amounts, currency)?)
+    };
     // The amount covers every refund on the order; id and reason only when there is one.
     let single = match raw.refunds.as_slice() {
         [only] => Some(only),

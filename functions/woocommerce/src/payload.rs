@@ -15,9 +15,12 @@ pub struct Order {
     pub date_modified_gmt: Option<String>,
     pub date_paid_gmt: Option<String>,
     pub discount_total: Option<DecimalText>,
+    pub discount_tax: Option<DecimalText>,
     pub shipping_total: Option<DecimalText>,
     pub total: Option<DecimalText>,
     pub total_tax: Option<DecimalText>,
+    /// Whether the shop's prices are entered with tax (line and discount amounts are sent without).
+    pub prices_include_tax: Option<bool>,
     pub customer_note: Option<String>,
     pub billing: Option<Address>,
     pub shipping: Option<Address>,
@@ -48,7 +51,9 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
-/// An order line. `price` is a JSON number computed by WooCommerce (`total / quantity`).
+/// An order line. Amounts are without tax; `subtotal` is before discounts, `total` after.
+///
+/// `price` is not read: it is WooCommerce's float `total / quantity`, after discounts.
 #[derive(Debug, Deserialize)]
 pub struct LineItem {
     pub id: Option<IdText>,
@@ -56,8 +61,9 @@ pub struct LineItem {
     pub sku: Option<String>,
     pub quantity: u32,
     pub subtotal: Option<DecimalText>,
+    pub subtotal_tax: Option<DecimalText>,
     pub total: Option<DecimalText>,
-    pub price: Option<DecimalText>,
+    pub total_tax: Option<DecimalText>,
     #[serde(default)]
     pub meta_data: Vec<MetaData>,
 }

@@ -4,7 +4,7 @@
 use time::UtcOffset;
 
 use crate::connector::NormaliseError;
-use crate::money::{Currency, DecimalText, Money};
+use crate::money::{Currency, DecimalText, Money, MoneyError};
 use crate::timestamp::Timestamp;
 
 /// A currency code field.
@@ -32,9 +32,13 @@ pub fn optional_money(
     amount.map(|a| money(field, a, currency)).transpose()
 }
 
-/// A positive amount for a field the platform writes negative (refund totals `"-10.00"`).
-pub fn magnitude(money: Money) -> Money {
-    Money::from_minor(money.amount_minor.saturating_abs(), money.currency)
+/// The positive amount of a field the platform writes negative (refund totals `"-10.00"`).
+pub fn magnitude(field: &str, money: Money) -> Result<Money, NormaliseError> {
+    let amount_minor = money
+        .amount_minor
+        .checked_abs()
+        .ok_or_else(|| NormaliseError::field(field, MoneyError::OutOfRange))?;
+    Ok(Money::from_minor(amount_minor, money.currency))
 }
 
 /// Adds amounts, naming `field` on overflow or currency mismatch.
@@ -108,7 +112,11 @@ mod tests {
         )
         .expect("sum");
         assert_eq!(total.amount_minor, 100);
-        assert_eq!(magnitude(Money::from_minor(-1000, usd)).amount_minor, 1000);
+        assert_eq!(
+            magnitude("t", Money::from_minor(-1000, usd)).map(|m| m.amount_minor),
+            Ok(1000)
+        );
+        assert!(magnitude("t", Money::from_minor(i64::MIN, usd)).is_err());
         assert_eq!(
             join_names(&[Some(" Ada "), None, Some(""), Some("Lovelace")]).as_deref(),
             Some("Ada Lovelace")
