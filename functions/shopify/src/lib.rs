@@ -12,7 +12,9 @@ use o2o_core::connector::{
     ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
 };
 use o2o_core::event::ChannelKind;
-use o2o_core::signature::{DigestEncoding, SignatureError, sign_hmac_sha256, verify_hmac_sha256};
+use o2o_core::signature::{
+    DigestEncoding, SignatureError, sign_body_hmac_header, verify_body_hmac_header,
+};
 use o2o_core::{Credentials, Headers, Rejection, WebhookRequest};
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
@@ -46,11 +48,11 @@ impl Connector for Shopify {
                 "Shopify webhooks are POST requests",
             ));
         }
-        let provided = req.headers.get(SIGNATURE_HEADER);
-        verify_hmac_sha256(
+        verify_body_hmac_header(
+            &req.headers,
+            &req.body,
+            SIGNATURE_HEADER,
             &credentials.secrets,
-            &[&req.body],
-            provided,
             DigestEncoding::Base64,
         )?;
         Ok(())
@@ -86,15 +88,13 @@ impl Connector for Shopify {
         headers: &mut Headers,
         credentials: &Credentials,
     ) -> Result<(), SignatureError> {
-        let secret = credentials
-            .secrets
-            .first()
-            .ok_or(SignatureError::NoSecret)?;
-        headers.insert(
+        sign_body_hmac_header(
+            headers,
+            body,
             SIGNATURE_HEADER,
-            sign_hmac_sha256(secret, &[body], DigestEncoding::Base64),
-        );
-        Ok(())
+            &credentials.secrets,
+            DigestEncoding::Base64,
+        )
     }
 }
 

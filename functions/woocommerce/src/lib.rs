@@ -13,7 +13,7 @@ use o2o_core::connector::{
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::signature::{
-    DigestEncoding, SignatureError, sha256_hex, sign_hmac_sha256, verify_hmac_sha256,
+    DigestEncoding, SignatureError, sha256_hex, sign_body_hmac_header, verify_body_hmac_header,
 };
 use o2o_core::{Credentials, Headers, Rejection, Reply, WebhookRequest};
 
@@ -61,11 +61,11 @@ impl Connector for WooCommerce {
                 "WooCommerce webhooks are POST requests",
             ));
         }
-        let provided = req.headers.get(SIGNATURE_HEADER);
-        verify_hmac_sha256(
+        verify_body_hmac_header(
+            &req.headers,
+            &req.body,
+            SIGNATURE_HEADER,
             &credentials.secrets,
-            &[&req.body],
-            provided,
             DigestEncoding::Base64,
         )?;
         Ok(())
@@ -106,15 +106,13 @@ impl Connector for WooCommerce {
         headers: &mut Headers,
         credentials: &Credentials,
     ) -> Result<(), SignatureError> {
-        let secret = credentials
-            .secrets
-            .first()
-            .ok_or(SignatureError::NoSecret)?;
-        headers.insert(
+        sign_body_hmac_header(
+            headers,
+            body,
             SIGNATURE_HEADER,
-            sign_hmac_sha256(secret, &[body], DigestEncoding::Base64),
-        );
-        Ok(())
+            &credentials.secrets,
+            DigestEncoding::Base64,
+        )
     }
 }
 

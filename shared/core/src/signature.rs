@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Secret;
+use crate::request::Headers;
 use crate::timestamp::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -97,6 +98,30 @@ pub fn verify_hmac_sha256(
     } else {
         Err(SignatureError::Mismatch)
     }
+}
+
+/// Checks a header holding the HMAC-SHA256 of the raw body, the scheme of Shopify and WooCommerce.
+pub fn verify_body_hmac_header(
+    headers: &Headers,
+    body: &[u8],
+    header: &str,
+    secrets: &[Secret],
+    encoding: DigestEncoding,
+) -> Result<(), SignatureError> {
+    verify_hmac_sha256(secrets, &[body], headers.get(header), encoding)
+}
+
+/// Adds that header, signed with the newest secret (for `o2o send` and tests).
+pub fn sign_body_hmac_header(
+    headers: &mut Headers,
+    body: &[u8],
+    header: &str,
+    secrets: &[Secret],
+    encoding: DigestEncoding,
+) -> Result<(), SignatureError> {
+    let newest = secrets.first().ok_or(SignatureError::NoSecret)?;
+    headers.insert(header, sign_hmac_sha256(newest, &[body], encoding));
+    Ok(())
 }
 
 /// Compares two digests given as text (e.g. MD5 or SHA-1 hex) in constant time, ignoring ASCII case.
