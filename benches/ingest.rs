@@ -10,9 +10,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
+use o2o_core::Timestamp;
 use o2o_core::connector::NormaliseContext;
 use o2o_core::sample::parse_sample;
-use o2o_core::{Timestamp, WebhookRequest};
 
 fn shopify_order(c: &mut Criterion) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -26,18 +26,10 @@ fn shopify_order(c: &mut Criterion) {
     )
     .expect("parse");
     let shopify = CONNECTORS.get("shopify").expect("shopify");
-    let mut headers = sample.headers.clone();
+    let mut req = sample.into_request(Timestamp::now());
     shopify
-        .sign(&sample.body, &mut headers, &credentials)
+        .sign(&req.body, &mut req.headers, &credentials)
         .expect("sign");
-    let req = WebhookRequest {
-        method: "POST".into(),
-        path_tenant: None,
-        query: String::new(),
-        headers,
-        body: sample.body.clone(),
-        received_at: Timestamp::now(),
-    };
     let ctx = NormaliseContext {
         received_at: req.received_at,
     };

@@ -54,14 +54,7 @@ fn request(name: &str) -> WebhookRequest {
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("cannot read sample {}: {e}", path.display()));
     let sample = parse_sample(&bytes).expect("the sample file is an HTTP request");
-    WebhookRequest {
-        method: sample.method,
-        path_tenant: None,
-        query: String::new(),
-        headers: sample.headers,
-        body: sample.body,
-        received_at: received_at(),
-    }
+    sample.into_request(received_at())
 }
 
 /// The same request with its body edited (`from` must occur in it).

@@ -54,14 +54,7 @@ fn request(name: &str) -> WebhookRequest {
         "{name}: WooCommerce posts its webhooks"
     );
     assert_eq!(sample.path, "/webhooks/woocommerce", "{name}: path");
-    WebhookRequest {
-        method: sample.method,
-        path_tenant: None,
-        query: String::new(),
-        headers: sample.headers,
-        body: sample.body,
-        received_at: received_at(),
-    }
+    sample.into_request(received_at())
 }
 
 /// The sample `name` with `from` (which must occur exactly once in its body) replaced by `to`.

@@ -4,7 +4,8 @@
 //! Format: a request line (`POST /webhooks/shopify HTTP/1.1`), `Name: value` header lines, an
 //! empty line, then the body bytes; one trailing newline at the end of the file is not part of it.
 
-use crate::request::Headers;
+use crate::request::{Headers, WebhookRequest};
+use crate::timestamp::Timestamp;
 
 /// A parsed sample delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,25 @@ pub struct Sample {
     pub headers: Headers,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+impl Sample {
+    /// The request a connector sees for this sample (no path tenant; the query from the path).
+    pub fn into_request(self, received_at: Timestamp) -> WebhookRequest {
+        let query = self
+            .path
+            .split_once('?')
+            .map(|(_, q)| q.to_owned())
+            .unwrap_or_default();
+        WebhookRequest {
+            method: self.method,
+            path_tenant: None,
+            query,
+            headers: self.headers,
+            body: self.body,
+            received_at,
+        }
+    }
 }
 
 /// Why a sample file is not a request.
@@ -77,6 +97,13 @@ mod tests {
         assert_eq!(sample.headers.get("x-shopify-topic"), Some("orders/create"));
         assert_eq!(sample.body, b"{\"a\": 1}");
         assert!(parse_sample(b"POST /x\nNoColon\n\nbody").is_err());
+        let req = parse_sample(b"GET /webhooks/x?echostr=a%20b HTTP/1.1\n\n")
+            .expect("sample")
+            .into_request(Timestamp::now());
+        assert_eq!(
+            (req.method.as_str(), req.query_param("echostr").as_deref()),
+            ("GET", Some("a b"))
+        );
         assert!(parse_sample(b"no blank line").is_err());
     }
 }
