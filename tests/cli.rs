@@ -22,7 +22,7 @@ async fn o2o_send_signs_with_the_dev_config_and_puts_an_order_on_the_queue() {
         ("shopify", "820982911946154508"),
         ("woocommerce", "\"channel\":\"woocommerce\""),
     ] {
-        let url = format!("{}/webhooks/{channel}", server.base);
+        let url = server.webhook_url(channel);
         let output = tokio::task::spawn_blocking(move || o2o(&["send", channel, "--to", &url]))
             .await
             .expect("join");

@@ -70,7 +70,7 @@ async fn replay_moves_fixed_deliveries_to_the_unified_queue_and_keeps_the_rest()
         ..ServerSetup::default()
     })
     .await;
-    let url = format!("{}/webhooks/shopify", server.base);
+    let url = server.webhook_url("shopify");
     let (headers, body) = signed_sample("shopify", "orders-create.http");
     assert_eq!(
         post(&url, &headers, body.clone()).await,

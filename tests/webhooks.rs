@@ -15,15 +15,11 @@ use o2o_core::ports::{
 use o2o_core::{Headers, Reply, Timestamp};
 use o2o_local::SqliteStore;
 
-fn shopify_url(server: &TestServer) -> String {
-    format!("{}/webhooks/shopify", server.base)
-}
-
 #[tokio::test]
 async fn a_valid_delivery_is_acked_and_queued_exactly_once() {
     let server = start(ServerSetup::default()).await;
     let (headers, body) = signed_sample("shopify", "orders-create.http");
-    let (status, reply) = post(&shopify_url(&server), &headers, body).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &headers, body).await;
     assert_eq!((status, reply.as_str()), (200, ""));
     let unified = messages(&server.store, QueueName::Unified).await;
     assert_eq!(unified.len(), 1);
@@ -45,7 +41,7 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
     let server = start(ServerSetup::default()).await;
     let (headers, body) = unsigned_sample("shopify", "orders-create.http");
 
-    let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &headers, body.clone()).await;
     assert_eq!(status, 401);
     assert_eq!(
         reply,
@@ -57,7 +53,7 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
         "X-Shopify-Hmac-Sha256",
         "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=",
     );
-    let (status, reply) = post(&shopify_url(&server), &forged, body.clone()).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &forged, body.clone()).await;
     assert_eq!(status, 401);
     assert!(reply.contains("signature_mismatch"), "{reply}");
 
@@ -68,14 +64,14 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
         .position(|b| *b == b'7')
         .expect("a digit to change");
     tampered[at] = b'8';
-    let (status, _) = post(&shopify_url(&server), &signed, tampered).await;
+    let (status, _) = post(&server.webhook_url("shopify"), &signed, tampered).await;
     assert_eq!(status, 401);
 
     // WooCommerce: a body that merely looks like a ping but carries a bad signature is not a ping.
     let mut woo = Headers::new();
     woo.insert("X-WC-Webhook-Signature", "AAAA");
     let (status, _) = post(
-        &format!("{}/webhooks/woocommerce", server.base),
+        &server.webhook_url("woocommerce"),
         &woo,
         b"webhook_id=12".to_vec(),
     )
@@ -89,7 +85,7 @@ async fn forged_or_missing_signatures_get_401_and_queue_nothing() {
 async fn the_same_delivery_twenty_times_concurrently_yields_one_event() {
     let server = start(ServerSetup::default()).await;
     let (headers, body) = signed_sample("shopify", "orders-paid.http");
-    let url = shopify_url(&server);
+    let url = server.webhook_url("shopify");
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (url, headers, body) = (url.clone(), headers.clone(), body.clone());
@@ -119,7 +115,7 @@ async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
         br#"{"id": 1, "currency": "USD", "line_items": [{"quantity": "two", "price": "1.00"}]}"#
             .to_vec();
     sign_shopify(&mut headers, &body);
-    let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &headers, body.clone()).await;
     assert_eq!((status, reply.as_str()), (200, ""));
     assert!(messages(&server.store, QueueName::Unified).await.is_empty());
     let quarantined = messages(&server.store, QueueName::Quarantine).await;
@@ -141,7 +137,7 @@ async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
     sign_shopify(&mut bare, b"not json");
     for _ in 0..2 {
         assert_eq!(
-            post(&shopify_url(&server), &bare, b"not json".to_vec())
+            post(&server.webhook_url("shopify"), &bare, b"not json".to_vec())
                 .await
                 .0,
             200
@@ -175,7 +171,7 @@ async fn bodies_over_the_limit_get_413_with_or_without_content_length() {
     let big = vec![b'x'; 4096];
     let mut headers = Headers::new();
     headers.insert("X-Shopify-Hmac-Sha256", "AAAA");
-    let (status, reply) = post(&shopify_url(&server), &headers, big.clone()).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &headers, big.clone()).await;
     assert_eq!(status, 413);
     assert!(reply.contains("body_too_large"), "{reply}");
 
@@ -244,22 +240,12 @@ async fn unknown_channels_tenants_and_paths_get_404_json() {
 async fn the_woocommerce_ping_is_answered_without_queueing() {
     let server = start(ServerSetup::default()).await;
     let (headers, body) = unsigned_sample("woocommerce", "ping.http");
-    let (status, _) = post(
-        &format!("{}/webhooks/woocommerce", server.base),
-        &headers,
-        body,
-    )
-    .await;
+    let (status, _) = post(&server.webhook_url("woocommerce"), &headers, body).await;
     assert_eq!(status, 200);
     assert_all_queues_empty(&server.store).await;
 
     let (headers, body) = signed_sample("woocommerce", "order-created.http");
-    let (status, _) = post(
-        &format!("{}/webhooks/woocommerce", server.base),
-        &headers,
-        body,
-    )
-    .await;
+    let (status, _) = post(&server.webhook_url("woocommerce"), &headers, body).await;
     assert_eq!(status, 200);
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
 }
@@ -335,7 +321,7 @@ async fn flaky_server(fail_sends: usize, fail_completes: usize) -> (TestServer, 
 async fn a_queue_failure_releases_the_claim_and_the_retry_succeeds() {
     let (server, flaky) = flaky_server(1, 0).await;
     let (headers, body) = signed_sample("shopify", "orders-create.http");
-    let (status, reply) = post(&shopify_url(&server), &headers, body.clone()).await;
+    let (status, reply) = post(&server.webhook_url("shopify"), &headers, body.clone()).await;
     assert_eq!(status, 503);
     assert!(reply.contains("temporarily_unavailable"), "{reply}");
     assert!(
@@ -345,7 +331,7 @@ async fn a_queue_failure_releases_the_claim_and_the_retry_succeeds() {
     assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
     assert_all_queues_empty(&server.store).await;
 
-    let (status, _) = post(&shopify_url(&server), &headers, body).await;
+    let (status, _) = post(&server.webhook_url("shopify"), &headers, body).await;
     assert_eq!(status, 200);
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
 }
@@ -355,15 +341,22 @@ async fn a_store_failure_after_enqueueing_is_retried_without_a_second_event() {
     let (server, flaky) = flaky_server(0, 1).await;
     let (headers, body) = signed_sample("shopify", "orders-create.http");
     assert_eq!(
-        post(&shopify_url(&server), &headers, body.clone()).await.0,
+        post(&server.webhook_url("shopify"), &headers, body.clone())
+            .await
+            .0,
         503
     );
     assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
     // The retry enqueues again; the queue's deduplication id drops the copy.
     assert_eq!(
-        post(&shopify_url(&server), &headers, body.clone()).await.0,
+        post(&server.webhook_url("shopify"), &headers, body.clone())
+            .await
+            .0,
         200
     );
-    assert_eq!(post(&shopify_url(&server), &headers, body).await.0, 200);
+    assert_eq!(
+        post(&server.webhook_url("shopify"), &headers, body).await.0,
+        200
+    );
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
 }

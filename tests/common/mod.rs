@@ -36,6 +36,13 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
 }
 
+impl TestServer {
+    /// The server's webhook URL for `channel`.
+    pub fn webhook_url(&self, channel: &str) -> String {
+        format!("{}/webhooks/{channel}", self.base)
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
