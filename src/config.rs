@@ -58,20 +58,7 @@ impl Config {
                 bail!(ConfigError::UnknownChannel(channel.clone()));
             };
             table.resolve_env(channel, env)?;
-            for (label, credentials) in table.tables(channel) {
-                for setting in connector.info().settings.iter().filter(|s| s.required) {
-                    let present = match setting.name {
-                        "secrets" => !credentials.secrets.is_empty(),
-                        name => credentials.value(name).is_some(),
-                    };
-                    if !present {
-                        bail!(ConfigError::MissingSetting {
-                            channel: label.clone(),
-                            setting: setting.name
-                        });
-                    }
-                }
-            }
+            table.check_required(connector.info())?;
         }
         Ok(config)
     }

@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
 use o2o_core::pipeline::PipelineOptions;
-use o2o_local::server::DEFAULT_MAX_BODY_BYTES;
+use o2o_core::ports::{IdempotencyStore, Queues};
+use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
 use o2o_local::{ServerState, SqliteStore};
 
 /// Where deliveries are deduplicated and queued.
@@ -17,6 +18,9 @@ use o2o_local::{ServerState, SqliteStore};
 enum Backend {
     /// Embedded SQLite file (`--db`).
     Sqlite,
+    /// DynamoDB and SQS, named by `O2O_IDEMPOTENCY_TABLE` and `O2O_*_QUEUE_URL`; honours
+    /// `AWS_ENDPOINT_URL` (moto, LocalStack) and the usual AWS credential variables.
+    Aws,
 }
 
 #[derive(Debug, Args)]
@@ -38,21 +42,41 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let Backend::Sqlite = args.backend;
-        let db = config.db(args.db.as_deref());
-        let store = Arc::new(SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?);
+        let (store, queues, backend): (Arc<dyn IdempotencyStore>, Arc<dyn Queues>, String) =
+            match args.backend {
+                Backend::Sqlite => {
+                    let db = config.db(args.db.as_deref());
+                    let store = Arc::new(
+                        SqliteStore::open(&db)
+                            .with_context(|| format!("opening {}", db.display()))?,
+                    );
+                    (store.clone(), store, db.display().to_string())
+                }
+                Backend::Aws => {
+                    let resources = o2o_aws::Resources::from_env()?;
+                    let sdk = o2o_aws::load_sdk_config().await;
+                    let (store, queues) = o2o_aws::ports(&sdk, &resources);
+                    let backend = format!("dynamodb:{}", resources.idempotency_table);
+                    (Arc::new(store), Arc::new(queues), backend)
+                }
+            };
         let state = Arc::new(ServerState {
             registry: CONNECTORS,
             channels: config.channels.clone(),
-            store: store.clone(),
-            queues: store,
+            store,
+            queues,
             options: PipelineOptions::default(),
-            max_body_bytes: config.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes: config
+                .server
+                .max_body_bytes
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
         });
         let addr = config.addr(args.addr.as_deref());
-        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
-        tracing::info!(addr = %listener.local_addr()?, db = %db.display(), channels = ?channels, "listening");
+        tracing::info!(addr = %listener.local_addr()?, backend, channels = ?channels, "listening");
         o2o_local::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::connector::ChannelInfo;
 use serde::{Deserialize, Serialize};
 
 /// A credential value. `Debug` never shows it, so it cannot leak into logs by accident.
@@ -126,6 +127,25 @@ impl ChannelConfig {
             .resolve_env(&format!("channels.{channel}"), lookup)?;
         for (tenant, credentials) in &mut self.tenants {
             credentials.resolve_env(&format!("channels.{channel}.tenants.{tenant}"), lookup)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every table (default and tenants) holds each of `info`'s required settings.
+    pub fn check_required(&self, info: &ChannelInfo) -> Result<(), ConfigError> {
+        for (label, credentials) in self.tables(info.id) {
+            for setting in info.settings.iter().filter(|s| s.required) {
+                let present = match setting.name {
+                    "secrets" => !credentials.secrets.is_empty(),
+                    name => credentials.value(name).is_some(),
+                };
+                if !present {
+                    return Err(ConfigError::MissingSetting {
+                        channel: label,
+                        setting: setting.name,
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -116,7 +116,21 @@ pub struct NormaliseContext {
     pub received_at: Timestamp,
 }
 
+/// Why a thin delivery could not be enriched from the platform's API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrichError {
+    /// Worth retrying later: a timeout, a 5xx, throttling, a token being refreshed. The queue
+    /// redelivers it and, after its receive limit, moves it to its dead-letter queue.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help (the platform says the order does not exist, or the connector does
+    /// not enrich): the delivery goes to the quarantine.
+    #[error("{0}")]
+    Permanent(String),
+}
+
 /// One platform: handshake, verification, parsing and normalisation of its webhooks.
+#[async_trait::async_trait]
 pub trait Connector: Send + Sync {
     /// The channel's static description.
     fn info(&self) -> &'static ChannelInfo;
@@ -146,6 +160,21 @@ pub trait Connector: Send + Sync {
         delivery: &Delivery,
         ctx: &NormaliseContext,
     ) -> Result<Normalised, NormaliseError>;
+
+    /// Fetches the full order for a thin delivery (one [`normalise`](Self::normalise) answered
+    /// with [`Normalised::Enrich`]) from the platform's API, and normalises it. Runs in the
+    /// enrichment worker, never while the platform waits for its acknowledgement.
+    async fn enrich(
+        &self,
+        _delivery: &Delivery,
+        _credentials: &Credentials,
+        _ctx: &NormaliseContext,
+    ) -> Result<Normalised, EnrichError> {
+        Err(EnrichError::Permanent(format!(
+            "{} does not enrich deliveries",
+            self.info().id
+        )))
+    }
 
     /// The acknowledgement in the platform's exact format.
     fn ack(&self) -> Reply {

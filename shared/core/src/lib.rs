@@ -19,7 +19,9 @@ pub mod signature;
 pub mod timestamp;
 
 pub use config::{ChannelConfig, Credentials, Secret};
-pub use connector::{ChannelInfo, Connector, Delivery, EventDraft, Normalised, Setting};
+pub use connector::{
+    ChannelInfo, Connector, Delivery, EnrichError, EventDraft, Normalised, Setting,
+};
 pub use event::UnifiedOrderEvent;
 pub use money::{Currency, Money, MoneyError};
 pub use pipeline::{Outcome, Pipeline};

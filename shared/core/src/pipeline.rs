@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::config::Credentials;
 use crate::connector::{
-    ChannelInfo, Connector, Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised,
+    ChannelInfo, Connector, Delivery, EnrichError, EventDraft, NormaliseContext, NormaliseError,
+    Normalised,
 };
 use crate::event::{SchemaVersion, Source, UnifiedOrderEvent};
 use crate::ports::{
@@ -235,34 +236,80 @@ impl<'a> Pipeline<'a> {
         credentials: &Credentials,
         stored: &StoredDelivery,
     ) -> Result<(Outcome, Option<String>), PortError> {
-        let req = WebhookRequest {
-            method: stored.method.clone(),
-            path_tenant: stored.path_tenant.clone(),
-            query: stored.query.clone(),
-            headers: stored.headers.clone(),
-            body: BASE64
-                .decode(&stored.body_base64)
-                .map_err(|e| PortError(format!("stored body is not base64: {e}")))?,
-            received_at: stored.received_at,
-        };
-        let info = connector.info();
+        let req = stored_request(stored)?;
         let delivery = match connector.parse(&req, credentials) {
             Ok(delivery) => delivery,
             Err(e) => return Ok((Outcome::Quarantined, Some(e.0))),
         };
-        let normalised = connector.normalise(
-            &delivery,
-            &NormaliseContext {
-                received_at: req.received_at,
-            },
-        );
-        match route(info, &delivery, &stored.idempotency_key, &req, normalised) {
+        let ctx = NormaliseContext {
+            received_at: req.received_at,
+        };
+        let normalised = connector.normalise(&delivery, &ctx);
+        self.forward(connector, stored, &req, &delivery, normalised)
+            .await
+    }
+
+    /// Enriches a thin delivery taken from the enrichment queue: the connector fetches the full
+    /// order from the platform's API, and the events go to the unified queue (their ids are the
+    /// same on every attempt, so a redelivered message adds nothing inside the FIFO window).
+    ///
+    /// `Err` means "try again later" (a transient API failure, or a queue failure): the message
+    /// stays on the enrichment queue and ends in its dead-letter queue if it keeps failing. A
+    /// permanent failure moves the delivery to the quarantine and returns
+    /// [`Outcome::Quarantined`].
+    pub async fn enrich(
+        &self,
+        connector: &dyn Connector,
+        credentials: &Credentials,
+        stored: &StoredDelivery,
+    ) -> Result<(Outcome, Option<String>), PortError> {
+        let req = stored_request(stored)?;
+        let delivery = match connector.parse(&req, credentials) {
+            Ok(delivery) => delivery,
+            Err(e) => return self.quarantine(connector, stored, &req, e.0).await,
+        };
+        let ctx = NormaliseContext {
+            received_at: req.received_at,
+        };
+        let normalised = match connector.enrich(&delivery, credentials, &ctx).await {
+            Ok(Normalised::Enrich) => Err(NormaliseError(
+                "enrichment asked for enrichment again".to_owned(),
+            )),
+            Ok(normalised) => Ok(normalised),
+            Err(EnrichError::Transient(reason)) => {
+                return Err(PortError(format!("enrichment: {reason}")));
+            }
+            Err(EnrichError::Permanent(reason)) => Err(NormaliseError(reason)),
+        };
+        match self
+            .forward(connector, stored, &req, &delivery, normalised)
+            .await?
+        {
+            (Outcome::Quarantined, Some(error)) => {
+                self.quarantine(connector, stored, &req, error).await
+            }
+            done => Ok(done),
+        }
+    }
+
+    /// Sends a stored delivery's normalisation result where it belongs; a result that belongs in
+    /// the quarantine is returned as [`Outcome::Quarantined`] for the caller to handle.
+    async fn forward(
+        &self,
+        connector: &dyn Connector,
+        stored: &StoredDelivery,
+        req: &WebhookRequest,
+        delivery: &Delivery,
+        normalised: Result<Normalised, NormaliseError>,
+    ) -> Result<(Outcome, Option<String>), PortError> {
+        let info = connector.info();
+        match route(info, delivery, &stored.idempotency_key, req, normalised) {
             Route::Unified(messages, count) => {
                 self.queues.send(QueueName::Unified, messages).await?;
                 Ok((Outcome::Enqueued(count), None))
             }
             Route::Enrichment => {
-                let message = stored_message(info, &stored.idempotency_key, &req, None);
+                let message = stored_message(info, &stored.idempotency_key, req, None);
                 self.queues
                     .send(QueueName::Enrichment, vec![message])
                     .await?;
@@ -271,6 +318,25 @@ impl<'a> Pipeline<'a> {
             Route::Quarantine(error) => Ok((Outcome::Quarantined, Some(error))),
             Route::Ignored(reason) => Ok((Outcome::Ignored, Some(reason))),
         }
+    }
+
+    async fn quarantine(
+        &self,
+        connector: &dyn Connector,
+        stored: &StoredDelivery,
+        req: &WebhookRequest,
+        error: String,
+    ) -> Result<(Outcome, Option<String>), PortError> {
+        let message = stored_message(
+            connector.info(),
+            &stored.idempotency_key,
+            req,
+            Some(error.clone()),
+        );
+        self.queues
+            .send(QueueName::Quarantine, vec![message])
+            .await?;
+        Ok((Outcome::Quarantined, Some(error)))
     }
 
     async fn release_and_fail(&self, error: PortError, key: String) -> Handled {
@@ -408,6 +474,20 @@ fn stored_message(
         dedup_id: Some(sha256_hex(key.as_bytes())),
         attributes: vec![("channel", info.id.to_owned())],
     }
+}
+
+/// The request a stored delivery was made from.
+fn stored_request(stored: &StoredDelivery) -> Result<WebhookRequest, PortError> {
+    Ok(WebhookRequest {
+        method: stored.method.clone(),
+        path_tenant: stored.path_tenant.clone(),
+        query: stored.query.clone(),
+        headers: stored.headers.clone(),
+        body: BASE64
+            .decode(&stored.body_base64)
+            .map_err(|e| PortError(format!("stored body is not base64: {e}")))?,
+        received_at: stored.received_at,
+    })
 }
 
 /// A stand-in envelope for an authenticated body we cannot parse: keyed by its content hash.

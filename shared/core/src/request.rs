@@ -43,6 +43,9 @@ impl<N: AsRef<str>, V: Into<String>> FromIterator<(N, V)> for Headers {
     }
 }
 
+/// The default limit on a webhook body (DESIGN.md, step 1): 1 MiB; larger bodies get 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// One webhook delivery as received, before anything is trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRequest {

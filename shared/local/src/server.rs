@@ -20,8 +20,7 @@ use o2o_core::{
 };
 use tokio::net::TcpListener;
 
-/// The default body limit: 1 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
 
 /// What the server needs: connectors, their configuration, and the ports.
 pub struct ServerState {
