@@ -41,6 +41,7 @@ pub fn run(connector: &'static dyn Connector) -> ExitCode {
             Ok(function) => Arc::new(function),
             Err(e) => {
                 tracing::error!(channel = connector.info().id, error = %e, "cannot start");
+                report_init_error(&e.to_string()).await;
                 return ExitCode::FAILURE;
             }
         };
@@ -93,6 +94,37 @@ pub async fn invoke(
     match adapter.call(LambdaEvent::new(request, context)).await {
         Ok(response) => Ok(Answer::Http(serde_json::to_value(response)?)),
         Err(never) => match never {},
+    }
+}
+
+/// Tells the Lambda service why initialisation failed (`POST /runtime/init/error`), so the
+/// invocation fails at once with the reason instead of waiting for a timeout. Best effort: the
+/// process exits with a failure status either way. The message never holds a secret's value.
+async fn report_init_error(message: &str) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body =
+        serde_json::json!({"errorMessage": message, "errorType": "o2o.InitError"}).to_string();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: o2o.InitError\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let post = async {
+        let mut stream = tokio::net::TcpStream::connect(&api).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.map(|_| ())
+    };
+    if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(2), post)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+    {
+        tracing::warn!(error = %e, "could not report the init error to the runtime API");
     }
 }
 

@@ -19,6 +19,12 @@ impl Headers {
         self.0.push((name.to_ascii_lowercase(), value.into()));
     }
 
+    /// Replaces every value of `name` (ignoring case) with one `value`.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.insert(name, value);
+    }
+
     /// The first value of `name`, ignoring case.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -120,7 +120,7 @@ pub fn sign_body_hmac_header(
     encoding: DigestEncoding,
 ) -> Result<(), SignatureError> {
     let newest = secrets.first().ok_or(SignatureError::NoSecret)?;
-    headers.insert(header, sign_hmac_sha256(newest, &[body], encoding));
+    headers.set(header, sign_hmac_sha256(newest, &[body], encoding));
     Ok(())
 }
 

@@ -1,0 +1,20 @@
+//! Test support for o2o-connectors (a dev-dependency only):
+//!
+//! - [`moto`]: uniquely named DynamoDB tables, SQS queues and Secrets Manager secrets on one
+//!   shared moto server (`O2O_TEST_AWS_ENDPOINT`, started by `scripts/test`), and readers for
+//!   what landed in a queue;
+//! - [`runtime_api`]: a loopback AWS Lambda Runtime API server that drives a real function
+//!   binary, as the Lambda service would;
+//! - [`events`]: invocation payloads shaped like AWS's documented examples (API Gateway HTTP API
+//!   payload v2, Function URLs, SQS).
+//!
+//! The `lambda-coldstart` binary measures a function binary's cold start and warm latency with
+//! all three.
+
+pub mod events;
+pub mod moto;
+pub mod runtime_api;
+
+mod unique;
+
+pub use unique::unique_name;
