@@ -45,10 +45,10 @@ struct Args {
     #[arg(long, default_value_t = 200)]
     warm: usize,
     /// The Shopify sample delivery to send (the signature is added here).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/shopify/orders-create.http"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/events/shopify/orders-create.http"))]
     sample: PathBuf,
     /// moto_server to start when O2O_TEST_AWS_ENDPOINT is not set.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server"))]
     moto_server: PathBuf,
     /// Per-invocation timeout, in seconds.
     #[arg(long, default_value_t = 10)]
@@ -111,6 +111,7 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
         log_path.display()
     );
     let mut cold = Vec::with_capacity(args.runs);
+    let mut init = Vec::with_capacity(args.runs);
     let mut warm = Vec::with_capacity(args.runs * args.warm);
     let mut rss_kib = Vec::with_capacity(args.runs);
     for run in 0..args.runs {
@@ -163,6 +164,10 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
         check(&answer, &api, &mut child.0, &log_path, log_start)
             .with_context(|| format!("run {run}: first (cold) invocation"))?;
         cold.push(elapsed);
+        let polled = api
+            .first_poll()
+            .context("the function never polled for an invocation")?;
+        init.push(polled.saturating_duration_since(started));
 
         for (i, event) in deliveries.enumerate() {
             let started = Instant::now();
@@ -186,15 +191,17 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
             log_path.display()
         );
         println!(
-            "run {:>3}: cold {:>8.2} ms, peak RSS {:>6} KiB",
+            "run {:>3}: cold {:>8.2} ms (init {:>6.2} ms), peak RSS {:>6} KiB",
             run + 1,
             ms(elapsed_of(&cold, run)),
+            ms(elapsed_of(&init, run)),
             rss_kib[run]
         );
     }
 
     println!();
     summary("cold start (spawn -> first response)", &mut cold);
+    summary("init (spawn -> first poll for an invocation)", &mut init);
     if !warm.is_empty() {
         summary("warm invocation latency", &mut warm);
     }

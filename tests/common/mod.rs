@@ -195,3 +195,81 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A running `o2o serve` process (the real binary) on a free loopback port.
+pub struct ServeProcess {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl ServeProcess {
+    /// Spawns `o2o serve --addr <free port> <args>` in the repository root with `envs` added, and
+    /// waits (at most ~10 s) until `/healthz` answers 200. Its stderr (the JSON log) is captured.
+    pub async fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_o2o"))
+            .current_dir(root())
+            .args(["serve", "--addr", &addr])
+            .args(args)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn o2o serve");
+        let mut server = Self {
+            base: format!("http://{addr}"),
+            child,
+        };
+        for _ in 0..200 {
+            if let Ok(response) = reqwest::get(format!("{}/healthz", server.base)).await {
+                assert_eq!(response.status().as_u16(), 200, "healthz");
+                return server;
+            }
+            if let Some(status) = server.child.try_wait().expect("wait") {
+                panic!("o2o serve exited with {status}: {}", server.logs());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = server.child.kill();
+        panic!("o2o serve did not become healthy within 10 s");
+    }
+
+    /// Sends SIGTERM and waits (at most ~10 s) for a successful exit; returns the JSON log.
+    pub async fn stop(mut self) -> String {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(exit) = self.child.try_wait().expect("wait") {
+                assert!(exit.success(), "exit status {exit}");
+                return self.logs();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        panic!("o2o serve did not stop within 10 s of SIGTERM");
+    }
+
+    fn logs(&mut self) -> String {
+        use std::io::Read as _;
+        let mut logs = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut logs).expect("read logs");
+        }
+        logs
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}

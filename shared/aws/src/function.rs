@@ -313,4 +313,29 @@ mod tests {
         assert_eq!(webhook_path("/webhooks/a/b/c"), None);
         assert_eq!(webhook_path("/other/shopify"), None);
     }
+
+    #[test]
+    fn an_in_progress_claim_lasts_as_long_as_the_invocation_can() {
+        let request = || {
+            let event = r#"{"version":"2.0","routeKey":"$default","rawPath":"/webhooks/x",
+                "rawQueryString":"","headers":{},"requestContext":{"http":{"method":"POST",
+                "path":"/webhooks/x","protocol":"HTTP/1.1","sourceIp":"127.0.0.1",
+                "userAgent":"t"}},"isBase64Encoded":false}"#;
+            lambda_http::request::from_str(event).expect("API Gateway v2 event")
+        };
+        // No Lambda context (tests, local use): the default window.
+        assert_eq!(remaining_seconds(&request()), DEFAULT_IN_PROGRESS_SECONDS);
+        let with_deadline = |left_ms: i64| {
+            let mut context = lambda_http::Context::default();
+            context.deadline = u64::try_from(Timestamp::now().unix_millis() + left_ms).unwrap_or(0);
+            remaining_seconds(&request().with_lambda_context(context))
+        };
+        // Rounded up to whole seconds, never below one.
+        assert!(
+            (12..=13).contains(&with_deadline(12_300)),
+            "{}",
+            with_deadline(12_300)
+        );
+        assert_eq!(with_deadline(-5_000), 1);
+    }
 }

@@ -429,3 +429,70 @@ async fn a_body_over_the_limit_gets_413_and_reaches_no_queue() {
     assert_eq!(response.status(), 413);
     assert_queues(&sdk, &resources, [0, 0, 0]).await;
 }
+
+#[tokio::test]
+async fn credentials_come_from_secrets_manager_or_a_config_file_and_are_checked() {
+    use o2o_aws::{AwsError, CredentialSource};
+    let sdk = moto::sdk_config().await;
+    let json = r#"{"secrets":["newest","previous"],"tenants":{"shop-b":{"secrets":["b"]}}}"#;
+    let arn = moto::create_secret(&sdk, "creds", json).await;
+    let config = CredentialSource::SecretsManager(arn)
+        .load(&support::TEST, &sdk)
+        .await
+        .expect("channel table from the secret");
+    let secrets = |c: Option<&o2o_core::Credentials>| -> Vec<String> {
+        c.expect("credentials")
+            .secrets
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect()
+    };
+    assert_eq!(secrets(config.credentials(None)), ["newest", "previous"]);
+    assert_eq!(secrets(config.credentials(Some("shop-b"))), ["b"]);
+
+    // A required setting missing from a tenant's table stops the function at start-up.
+    let arn = moto::create_secret(
+        &sdk,
+        "creds",
+        r#"{"secrets":["a"],"tenants":{"shop-c":{}}}"#,
+    )
+    .await;
+    let missing = CredentialSource::SecretsManager(arn)
+        .load(&support::TEST, &sdk)
+        .await;
+    assert!(
+        matches!(&missing, Err(AwsError::Config(e)) if e.to_string() == "test/shop-c: missing setting `secrets`"),
+        "{missing:?}"
+    );
+    // An unknown secret is named in the error; its value (none here) never is.
+    let unknown = CredentialSource::SecretsManager("no-such-secret".to_owned())
+        .load(&support::TEST, &sdk)
+        .await;
+    assert!(
+        matches!(&unknown, Err(AwsError::Secret { id, .. }) if id == "no-such-secret"),
+        "{unknown:?}"
+    );
+
+    let dir = std::env::temp_dir().join(o2o_testkit::unique_name("o2o-aws-config"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("o2o.toml");
+    std::fs::write(
+        &file,
+        "[server]\naddr = \"127.0.0.1:1\"\n\n[channels.test]\nsecrets = [\"from-file\"]\n",
+    )
+    .expect("write config");
+    let config = CredentialSource::ConfigFile(file.clone())
+        .load(&support::TEST, &sdk)
+        .await
+        .expect("channel table from the file");
+    assert_eq!(secrets(config.credentials(None)), ["from-file"]);
+    std::fs::write(&file, "[channels.other]\nsecrets = [\"x\"]\n").expect("write config");
+    let absent = CredentialSource::ConfigFile(file)
+        .load(&support::TEST, &sdk)
+        .await;
+    assert!(
+        matches!(&absent, Err(AwsError::ConfigFile { reason, .. }) if reason == "no [channels.test] table"),
+        "{absent:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -64,6 +64,7 @@ struct Shared {
     receiver: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Invocation>>>,
     init_error: Mutex<Option<Value>>,
+    first_poll: Mutex<Option<std::time::Instant>>,
     function_name: Mutex<String>,
 }
 
@@ -122,6 +123,7 @@ impl RuntimeApi {
             receiver: tokio::sync::Mutex::new(receiver),
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
+            first_poll: Mutex::new(None),
             function_name: Mutex::new("o2o-test".to_owned()),
         });
         let base = "/2018-06-01/runtime";
@@ -237,6 +239,16 @@ impl RuntimeApi {
         }
     }
 
+    /// When the function first asked for an invocation (`GET …/invocation/next`): the end of its
+    /// initialisation.
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        *self
+            .shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// What the function posted to `…/init/error`, if it did.
     pub fn init_error(&self) -> Option<Value> {
         self.shared
@@ -276,6 +288,11 @@ fn unix_millis(at: SystemTime) -> u128 {
 
 /// `GET /2018-06-01/runtime/invocation/next`: long-polls until an event is queued.
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared
+        .first_poll
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(std::time::Instant::now);
     let queued = shared.receiver.lock().await.recv().await;
     let Some(Queued { request_id, event }) = queued else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
