@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
 
@@ -37,6 +37,16 @@ enum Command {
     Schema,
     /// List the connectors and the settings each needs.
     Channels,
+}
+
+/// Where deliveries are deduplicated and queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Embedded SQLite file (`--db`).
+    Sqlite,
+    /// DynamoDB and SQS, named by `O2O_IDEMPOTENCY_TABLE` and `O2O_*_QUEUE_URL`; honours
+    /// `AWS_ENDPOINT_URL` (moto, LocalStack) and the usual AWS credential variables.
+    Aws,
 }
 
 /// Runs the parsed command.

@@ -1,5 +1,6 @@
-//! `o2o queue` and `o2o replay` on the local SQLite queues.
+//! `o2o queue` (the local SQLite queues) and `o2o replay` (the local or the SQS quarantine).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +10,11 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
+use o2o_core::pipeline::ReplaySummary;
 use o2o_core::ports::QueueName;
 use o2o_local::SqliteStore;
+
+use super::Backend;
 
 #[derive(Debug, Args)]
 pub struct QueueArgs {
@@ -30,6 +34,14 @@ pub struct ReplayArgs {
     /// SQLite file [default: [server] db, else o2o.db].
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Where the quarantine is: the SQLite file, or SQS (`O2O_QUARANTINE_QUEUE_URL` and the
+    /// other `O2O_*` resource variables; honours `AWS_ENDPOINT_URL`).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: Backend,
+    /// With `--backend aws`: read each channel's credentials from the Secrets Manager secret
+    /// `<PREFIX><channel>` (the template's `o2o/<stage>/`) instead of the config file.
+    #[arg(long)]
+    secret_prefix: Option<String>,
 }
 
 pub fn print(config: &Config, args: QueueArgs) -> Result<ExitCode> {
@@ -61,17 +73,50 @@ pub fn print(config: &Config, args: QueueArgs) -> Result<ExitCode> {
     })?
 }
 
+/// The SQS quarantine, with credentials from the config or from Secrets Manager.
+async fn replay_aws(config: &Config, secret_prefix: Option<String>) -> Result<ReplaySummary> {
+    let resources = o2o_aws::Resources::from_env()?;
+    let sdk = o2o_aws::load_sdk_config().await;
+    let channels = match secret_prefix {
+        None => config.channels.clone(),
+        Some(prefix) => {
+            let mut channels = BTreeMap::new();
+            for connector in CONNECTORS.0 {
+                let id = connector.info().id;
+                let source = o2o_aws::CredentialSource::SecretsManager(format!("{prefix}{id}"));
+                // A channel without a secret is simply not deployed; its messages stay put.
+                match source.load(*connector, &sdk).await {
+                    Ok(table) => {
+                        channels.insert(id.to_owned(), table);
+                    }
+                    Err(e) => eprintln!("{id}: skipped ({e})"),
+                }
+            }
+            channels
+        }
+    };
+    Ok(o2o_aws::replay::replay_quarantine(&sdk, &resources, CONNECTORS, &channels).await?)
+}
+
 pub fn replay(config: &Config, args: ReplayArgs) -> Result<ExitCode> {
-    let db = config.db(args.db.as_deref());
-    if !db.exists() {
-        return Err(anyhow!("no database at {}", db.display()));
+    if args.secret_prefix.is_some() && args.backend != Backend::Aws {
+        return Err(anyhow!("--secret-prefix needs --backend aws"));
     }
-    let store = SqliteStore::open(&db)?;
-    let summary = super::block_on(o2o_local::replay::replay_quarantine(
-        &store,
-        CONNECTORS,
-        &config.channels,
-    ))??;
+    let summary = match args.backend {
+        Backend::Sqlite => {
+            let db = config.db(args.db.as_deref());
+            if !db.exists() {
+                return Err(anyhow!("no database at {}", db.display()));
+            }
+            let store = SqliteStore::open(&db)?;
+            super::block_on(o2o_local::replay::replay_quarantine(
+                &store,
+                CONNECTORS,
+                &config.channels,
+            ))??
+        }
+        Backend::Aws => super::block_on(replay_aws(config, args.secret_prefix))??,
+    };
     let still: Vec<serde_json::Value> = summary
         .still_failing
         .iter()

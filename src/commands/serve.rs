@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
 use o2o_core::pipeline::PipelineOptions;
@@ -13,15 +13,7 @@ use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
 use o2o_local::{ServerState, SqliteStore};
 
-/// Where deliveries are deduplicated and queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
-    /// Embedded SQLite file (`--db`).
-    Sqlite,
-    /// DynamoDB and SQS, named by `O2O_IDEMPOTENCY_TABLE` and `O2O_*_QUEUE_URL`; honours
-    /// `AWS_ENDPOINT_URL` (moto, LocalStack) and the usual AWS credential variables.
-    Aws,
-}
+use super::Backend;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

@@ -10,6 +10,7 @@ pub mod dynamo;
 pub mod function;
 pub mod lambda;
 pub mod metrics;
+pub mod replay;
 pub mod settings;
 pub mod sqs;
 

@@ -64,6 +64,36 @@ impl Outcome {
     }
 }
 
+/// What a replay of the quarantine did (`o2o replay`, locally or on AWS).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Deliveries that now produced unified events (removed from the quarantine).
+    pub enqueued: usize,
+    /// Deliveries that now went to the enrichment queue (removed).
+    pub enrichment: usize,
+    /// Deliveries that are now ignored (removed).
+    pub ignored: usize,
+    /// Deliveries that still fail, with their error (kept).
+    pub still_failing: Vec<(String, String)>,
+}
+
+impl ReplaySummary {
+    /// Counts one reprocessed delivery; `false` when it still fails (keep it quarantined).
+    pub fn count(&mut self, key: &str, outcome: (Outcome, Option<String>)) -> bool {
+        match outcome {
+            (Outcome::Quarantined, error) => {
+                self.still_failing
+                    .push((key.to_owned(), error.unwrap_or_default()));
+                return false;
+            }
+            (Outcome::Enqueued(_), _) => self.enqueued += 1,
+            (Outcome::Enrichment, _) => self.enrichment += 1,
+            _ => self.ignored += 1,
+        }
+        true
+    }
+}
+
 /// The result of handling one delivery: what to answer, what happened, and a loggable detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {

@@ -2,24 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use o2o_core::pipeline::{Outcome, PipelineOptions};
+use o2o_core::pipeline::PipelineOptions;
+pub use o2o_core::pipeline::ReplaySummary;
 use o2o_core::ports::{PortError, QueueName, StoredDelivery};
 use o2o_core::{ChannelConfig, Pipeline, Registry};
 
 use crate::sqlite::SqliteStore;
-
-/// What a replay did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ReplaySummary {
-    /// Deliveries that now produced unified events (removed from the quarantine).
-    pub enqueued: usize,
-    /// Deliveries that now went to the enrichment queue (removed).
-    pub enrichment: usize,
-    /// Deliveries that are now ignored (removed).
-    pub ignored: usize,
-    /// Deliveries that still fail, with their error (kept).
-    pub still_failing: Vec<(String, String)>,
-}
 
 /// Replays every quarantined delivery; those that now succeed leave the quarantine.
 pub async fn replay_quarantine(
@@ -56,16 +44,9 @@ pub async fn replay_quarantine(
                 ));
                 continue;
             };
-            match pipeline.reprocess(connector, credentials, &stored).await? {
-                (Outcome::Quarantined, error) => {
-                    summary
-                        .still_failing
-                        .push((stored.idempotency_key, error.unwrap_or_default()));
-                    continue;
-                }
-                (Outcome::Enqueued(_), _) => summary.enqueued += 1,
-                (Outcome::Enrichment, _) => summary.enrichment += 1,
-                _ => summary.ignored += 1,
+            let outcome = pipeline.reprocess(connector, credentials, &stored).await?;
+            if !summary.count(&stored.idempotency_key, outcome) {
+                continue;
             }
             store.delete(QueueName::Quarantine, message.seq).await?;
         }

@@ -187,10 +187,15 @@ async fn create_queue(config: &SdkConfig, name: &str, fifo: bool) -> String {
 /// [`unique_name`]), so tests sharing one moto server, or a re-run against
 /// the same server, never collide.
 pub async fn create_secret(config: &SdkConfig, name: &str, json: &str) -> String {
-    let name = unique_name(name);
+    create_secret_named(config, &unique_name(name), json).await
+}
+
+/// Creates a Secrets Manager secret named exactly `name` (use a unique prefix) holding `json`;
+/// returns its ARN.
+pub async fn create_secret_named(config: &SdkConfig, name: &str, json: &str) -> String {
     let output = aws_sdk_secretsmanager::Client::new(config)
         .create_secret()
-        .name(&name)
+        .name(name)
         .secret_string(json)
         .send()
         .await
