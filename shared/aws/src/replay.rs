@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_sqs::error::DisplayErrorContext;
 use o2o_core::pipeline::{PipelineOptions, ReplaySummary};
-use o2o_core::ports::{PortError, StoredDelivery};
+use o2o_core::ports::PortError;
 use o2o_core::{ChannelConfig, Pipeline, Registry};
 
 use crate::settings::Resources;
@@ -52,27 +52,11 @@ pub async fn replay_quarantine(
             let id = message.message_id.clone().unwrap_or_default();
             let handle = message.receipt_handle.clone().unwrap_or_default();
             let body = message.body.as_deref().unwrap_or_default();
-            let stored: StoredDelivery = match serde_json::from_str(body) {
-                Ok(stored) => stored,
-                Err(e) => {
-                    let error = format!("unreadable quarantine record: {e}");
-                    summary.still_failing.push((format!("message {id}"), error));
-                    kept.push(handle);
-                    continue;
-                }
-            };
-            let connector = registry.get(&stored.channel);
-            let credentials = channels
-                .get(&stored.channel)
-                .and_then(|c| c.credentials(stored.path_tenant.as_deref()));
-            let (Some(connector), Some(credentials)) = (connector, credentials) else {
-                let error = "channel or tenant not configured for this replay".to_owned();
-                summary.still_failing.push((stored.idempotency_key, error));
-                kept.push(handle);
-                continue;
-            };
-            let outcome = pipeline.reprocess(connector, credentials, &stored).await?;
-            if summary.count(&stored.idempotency_key, outcome) {
+            let label = format!("message {id}");
+            let fixed = pipeline
+                .replay_record(registry, channels, &label, body, &mut summary)
+                .await?;
+            if fixed {
                 sqs.delete_message()
                     .queue_url(url)
                     .receipt_handle(handle)

@@ -6,7 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use uuid::Uuid;
 
-use crate::config::Credentials;
+use std::collections::BTreeMap;
+
+use crate::config::{ChannelConfig, Credentials};
 use crate::connector::{
     ChannelInfo, Connector, Delivery, EnrichError, EventDraft, NormaliseContext, NormaliseError,
     Normalised,
@@ -16,6 +18,7 @@ use crate::ports::{
     Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
     StoredDelivery,
 };
+use crate::registry::Registry;
 use crate::request::{Rejection, Reply, WebhookRequest};
 use crate::signature::sha256_hex;
 
@@ -277,6 +280,39 @@ impl<'a> Pipeline<'a> {
         let normalised = connector.normalise(&delivery, &ctx);
         self.forward(connector, stored, &req, &delivery, normalised)
             .await
+    }
+
+    /// Replays one quarantine record (`body`, a [`StoredDelivery`] as JSON; `label` names it
+    /// when it cannot be read) with the channel tables in `channels`, and counts the result in
+    /// `summary`. `Ok(true)` when the delivery left the quarantine (the caller deletes the
+    /// record), `Ok(false)` when it stays.
+    pub async fn replay_record(
+        &self,
+        registry: Registry,
+        channels: &BTreeMap<String, ChannelConfig>,
+        label: &str,
+        body: &str,
+        summary: &mut ReplaySummary,
+    ) -> Result<bool, PortError> {
+        let stored: StoredDelivery = match serde_json::from_str(body) {
+            Ok(stored) => stored,
+            Err(e) => {
+                let error = format!("unreadable quarantine record: {e}");
+                summary.still_failing.push((label.to_owned(), error));
+                return Ok(false);
+            }
+        };
+        let connector = registry.get(&stored.channel);
+        let credentials = channels
+            .get(&stored.channel)
+            .and_then(|c| c.credentials(stored.path_tenant.as_deref()));
+        let (Some(connector), Some(credentials)) = (connector, credentials) else {
+            let error = "channel or tenant not configured for this replay".to_owned();
+            summary.still_failing.push((stored.idempotency_key, error));
+            return Ok(false);
+        };
+        let outcome = self.reprocess(connector, credentials, &stored).await?;
+        Ok(summary.count(&stored.idempotency_key, outcome))
     }
 
     /// Enriches a thin delivery taken from the enrichment queue: the connector fetches the full
