@@ -1,150 +1,19 @@
-//! A test connector and helpers shared by the o2o-aws integration tests.
-//!
-//! The connector is deliberately tiny: its behaviour is chosen by the body, so each test can
-//! drive the pipeline down one path (events, enrichment, quarantine) and assert what reached
-//! which queue.
+//! Helpers shared by the o2o-aws integration tests, around o2o-testkit's test connector.
 
 #![allow(dead_code)]
 
 use std::sync::Arc;
 
 use o2o_aws::{DynamoStore, Function, Resources, SqsQueues};
-use o2o_core::connector::{EnrichError, EventDraft, NormaliseContext, NormaliseError, Setting};
-use o2o_core::event::{ChannelKind, EventType, Order};
-use o2o_core::request::Headers;
-use o2o_core::signature::SignatureError;
-use o2o_core::{
-    ChannelConfig, ChannelInfo, Connector, Credentials, Delivery, Normalised, Rejection, Reply,
-    Secret, WebhookRequest,
-};
+pub use o2o_testkit::connector::{SECRET, TEST};
 use o2o_testkit::moto::AwsResources;
-use serde::Deserialize;
-
-/// The shared secret the test connector checks in `x-test-signature`.
-pub const SECRET: &str = "test-secret";
-
-/// A connector whose body says what to do: `{"id": "...", "order": "...", "mode": "..."}` where
-/// mode is `events` (default), `thin` (needs enrichment) or `broken` (cannot be normalised).
-/// Enrichment: an order id starting with `flaky` fails transiently, `missing` permanently.
-pub struct TestConnector;
-
-/// The test connector, as the `&'static` the function wants.
-pub static TEST: TestConnector = TestConnector;
-
-static INFO: ChannelInfo = ChannelInfo {
-    id: "test",
-    name: "Test",
-    kind: ChannelKind::WebShop,
-    settings: &[Setting {
-        name: "secrets",
-        required: true,
-        description: "shared secret",
-    }],
-    default_sample: "",
-};
-
-#[derive(Deserialize)]
-struct Body {
-    id: String,
-    order: String,
-    #[serde(default)]
-    mode: String,
-}
-
-#[async_trait::async_trait]
-impl Connector for TestConnector {
-    fn info(&self) -> &'static ChannelInfo {
-        &INFO
-    }
-
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        let given = req.headers.get("x-test-signature");
-        match given {
-            None => Err(SignatureError::Missing.into()),
-            Some(s) if credentials.secrets.iter().any(|k| k.expose() == s) => Ok(()),
-            Some(_) => Err(SignatureError::Mismatch.into()),
-        }
-    }
-
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let body: Body = serde_json::from_slice(&req.body)?;
-        Ok(Delivery {
-            tenant: "shop".to_owned(),
-            external_event_id: body.id,
-            topic: "orders".to_owned(),
-            payload: req.body.clone(),
-        })
-    }
-
-    fn normalise(
-        &self,
-        delivery: &Delivery,
-        ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        let body: Body = serde_json::from_slice(&delivery.payload)?;
-        match body.mode.as_str() {
-            "thin" => Ok(Normalised::Enrich),
-            "broken" => Err(NormaliseError("order has no line items".to_owned())),
-            _ => Ok(Normalised::Events(vec![draft(&body.order, ctx)])),
-        }
-    }
-
-    async fn enrich(
-        &self,
-        delivery: &Delivery,
-        _: &Credentials,
-        ctx: &NormaliseContext,
-    ) -> Result<Normalised, EnrichError> {
-        let body: Body = serde_json::from_slice(&delivery.payload)
-            .map_err(|e| EnrichError::Permanent(e.to_string()))?;
-        if body.order.starts_with("flaky") {
-            Err(EnrichError::Transient("order API answered 503".to_owned()))
-        } else if body.order.starts_with("missing") {
-            Err(EnrichError::Permanent(
-                "order API: no such order".to_owned(),
-            ))
-        } else {
-            Ok(Normalised::Events(vec![draft(&body.order, ctx)]))
-        }
-    }
-
-    fn ack(&self) -> Reply {
-        Reply::json(200, r#"{"code":0,"msg":"success"}"#)
-    }
-
-    fn sign(&self, _: &[u8], headers: &mut Headers, c: &Credentials) -> Result<(), SignatureError> {
-        let secret = c.secrets.first().ok_or(SignatureError::Missing)?;
-        headers.insert("x-test-signature", secret.expose());
-        Ok(())
-    }
-}
-
-fn draft(order: &str, ctx: &NormaliseContext) -> EventDraft {
-    EventDraft {
-        event_type: EventType::OrderCreated,
-        occurred_at: ctx.received_at,
-        status: Some("paid".to_owned()),
-        order: Some(Order {
-            external_id: order.to_owned(),
-            ..Order::default()
-        }),
-        payment: None,
-        refund: None,
-    }
-}
 
 /// Fresh moto resources and a function for the test connector over them.
 pub async fn function(prefix: &str) -> (aws_config::SdkConfig, AwsResources, Function) {
     let sdk = o2o_testkit::moto::sdk_config().await;
     let resources = AwsResources::create(&sdk, prefix).await;
     let (store, queues) = ports(&sdk, &resources);
-    let channel = ChannelConfig {
-        default: Credentials {
-            secrets: vec![Secret::new(SECRET)],
-            ..Credentials::default()
-        },
-        ..ChannelConfig::default()
-    };
+    let channel = o2o_testkit::connector::channel_config();
     let function = Function::new(&TEST, channel, Arc::new(store), Arc::new(queues));
     (sdk, resources, function)
 }

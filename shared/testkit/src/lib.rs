@@ -6,11 +6,14 @@
 //! - [`runtime_api`]: a loopback AWS Lambda Runtime API server that drives a real function
 //!   binary, as the Lambda service would;
 //! - [`events`]: invocation payloads shaped like AWS's documented examples (API Gateway HTTP API
-//!   payload v2, Function URLs, SQS).
+//!   payload v2, Function URLs, SQS);
+//! - [`connector`]: a tiny connector whose body picks the pipeline path, for tests of the
+//!   pipeline's adapters.
 //!
-//! The `lambda-coldstart` binary measures a function binary's cold start and warm latency with
-//! all three.
+//! The cold-start harness (`examples/lambda_coldstart.rs` in the root package) measures a function
+//! binary's cold start and warm latency with the first three.
 
+pub mod connector;
 pub mod events;
 pub mod moto;
 pub mod runtime_api;
