@@ -11,6 +11,7 @@ use o2o::registry::CONNECTORS;
 use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
+use o2o_local::enrichment::{EnrichmentOptions, run_enrichment_worker};
 use o2o_local::{ServerState, SqliteStore};
 
 use super::Backend;
@@ -34,14 +35,17 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // The SQLite store also feeds the local enrichment worker; on AWS the enrichment queues
+        // feed the Lambda functions.
+        let mut local = None;
         let (store, queues, backend): (Arc<dyn IdempotencyStore>, Arc<dyn Queues>, String) =
             match args.backend {
                 Backend::Sqlite => {
                     let db = config.db(args.db.as_deref());
-                    let store = Arc::new(
-                        SqliteStore::open(&db)
-                            .with_context(|| format!("opening {}", db.display()))?,
-                    );
+                    let store = SqliteStore::open(&db)
+                        .with_context(|| format!("opening {}", db.display()))?;
+                    local = Some(store.clone());
+                    let store = Arc::new(store);
                     (store.clone(), store, db.display().to_string())
                 }
                 Backend::Aws => {
@@ -69,7 +73,17 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("binding {addr}"))?;
         let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
         tracing::info!(addr = %listener.local_addr()?, backend, channels = ?channels, "listening");
+        let worker = local.map(|store| {
+            tokio::spawn(run_enrichment_worker(
+                store,
+                state.clone(),
+                EnrichmentOptions::default(),
+            ))
+        });
         o2o_local::serve(listener, state, shutdown_signal()).await?;
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

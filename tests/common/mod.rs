@@ -96,6 +96,17 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
+    // The enrichment worker, with test timing: it ends with the test's runtime.
+    tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
+        store.clone(),
+        state.clone(),
+        o2o_local::enrichment::EnrichmentOptions {
+            poll: std::time::Duration::from_millis(20),
+            first_retry: std::time::Duration::from_millis(20),
+            max_retry: std::time::Duration::from_millis(100),
+            max_attempts: 3,
+        },
+    ));
     tokio::spawn(o2o_local::serve(listener, state, async {
         let _ = stopped.await;
     }));

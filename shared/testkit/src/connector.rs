@@ -141,11 +141,12 @@ fn draft(order: &str, ctx: &NormaliseContext) -> EventDraft {
     }
 }
 
-
 /// `true` the first time `order` is seen in this process.
 fn first_attempt(order: &str) -> bool {
     static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if seen.iter().any(|o| o == order) {
         return false;
     }
