@@ -27,9 +27,7 @@ fn shopify_order(c: &mut Criterion) {
     .expect("parse");
     let shopify = CONNECTORS.get("shopify").expect("shopify");
     let mut req = sample.into_request(Timestamp::now());
-    shopify
-        .sign(&req.body, &mut req.headers, &credentials)
-        .expect("sign");
+    shopify.sign(&mut req, &credentials).expect("sign");
     let ctx = NormaliseContext {
         received_at: req.received_at,
     };

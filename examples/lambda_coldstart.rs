@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use clap::Parser;
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector as _, Credentials, Headers, Secret};
+use o2o_core::{Credentials, Secret};
 use o2o_testkit::events;
 use o2o_testkit::moto::{self, AwsResources};
 use o2o_testkit::runtime_api::{Invocation, RuntimeApi};
@@ -245,28 +245,33 @@ fn summary(what: &str, values: &mut [Duration]) {
 /// A signed API Gateway event for the sample, with `webhook_id` as its webhook and event id
 /// (the Shopify connector keys idempotency on `X-Shopify-Webhook-Id`).
 fn delivery(sample: &o2o_core::sample::Sample, webhook_id: &str) -> Result<Value> {
-    let mut headers: Headers = sample.headers.clone();
-    headers.set("X-Shopify-Webhook-Id", webhook_id);
-    headers.set("X-Shopify-Event-Id", webhook_id);
+    let mut sample = sample.clone();
+    sample.headers.set("X-Shopify-Webhook-Id", webhook_id);
+    sample.headers.set("X-Shopify-Event-Id", webhook_id);
     let credentials = Credentials {
         secrets: vec![Secret::new(SIGNING_SECRET)],
         values: Default::default(),
     };
-    o2o_shopify::Shopify
-        .sign(&sample.body, &mut headers, &credentials)
-        .map_err(|e| anyhow!("sign the sample: {e}"))?;
-    let headers: Vec<(&str, &str)> = headers.iter().collect();
-    let (path, query) = sample
+    let path = sample
         .path
         .split_once('?')
-        .unwrap_or((sample.path.as_str(), ""));
-    let text = std::str::from_utf8(&sample.body).is_ok();
+        .map_or(sample.path.as_str(), |(p, _)| p)
+        .to_owned();
+    let req = sample
+        .signed(
+            &o2o_shopify::Shopify,
+            &credentials,
+            o2o_core::Timestamp::now(),
+        )
+        .map_err(|e| anyhow!("sign the sample: {e}"))?;
+    let headers: Vec<(&str, &str)> = req.headers.iter().collect();
+    let text = std::str::from_utf8(&req.body).is_ok();
     Ok(events::http_v2(
-        &sample.method,
-        path,
-        query,
+        &req.method,
+        &path,
+        &req.query,
         &headers,
-        &sample.body,
+        &req.body,
         !text,
     ))
 }

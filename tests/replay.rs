@@ -36,11 +36,10 @@ impl Connector for BuggyShopify {
     }
     fn sign(
         &self,
-        body: &[u8],
-        headers: &mut Headers,
+        req: &mut WebhookRequest,
         credentials: &Credentials,
     ) -> Result<(), SignatureError> {
-        Shopify.sign(body, headers, credentials)
+        Shopify.sign(req, credentials)
     }
 }
 
@@ -85,16 +84,22 @@ async fn replay_moves_fixed_deliveries_to_the_unified_queue_and_keeps_the_rest()
         garbage_headers.insert(name, value);
     }
     garbage_headers.insert("X-Shopify-Webhook-Id", "another-delivery");
-    let garbage = b"{\"truncated\": ".to_vec();
+    let mut garbage = o2o_core::WebhookRequest {
+        method: "POST".to_owned(),
+        path_tenant: None,
+        query: String::new(),
+        headers: garbage_headers,
+        body: b"{\"truncated\": ".to_vec(),
+        received_at: o2o_core::Timestamp::now(),
+    };
     let config = dev_config();
     Shopify
         .sign(
-            &garbage,
-            &mut garbage_headers,
+            &mut garbage,
             config.channels["shopify"].credentials(None).expect("creds"),
         )
         .expect("sign");
-    assert_eq!(post(&url, &garbage_headers, garbage).await.0, 200);
+    assert_eq!(post(&url, &garbage.headers, garbage.body).await.0, 200);
     assert_eq!(
         messages(&server.store, QueueName::Quarantine).await.len(),
         2

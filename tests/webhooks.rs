@@ -154,11 +154,20 @@ fn sign_shopify(headers: &mut Headers, body: &[u8]) {
     let credentials = config.channels["shopify"]
         .credentials(None)
         .expect("credentials");
+    let mut req = o2o_core::WebhookRequest {
+        method: "POST".to_owned(),
+        path_tenant: None,
+        query: String::new(),
+        headers: std::mem::take(headers),
+        body: body.to_vec(),
+        received_at: o2o_core::Timestamp::now(),
+    };
     o2o::registry::CONNECTORS
         .get("shopify")
         .expect("shopify")
-        .sign(body, headers, credentials)
+        .sign(&mut req, credentials)
         .expect("sign");
+    *headers = req.headers;
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
+use o2o_core::Timestamp;
 use o2o_core::sample::parse_sample;
 
 #[derive(Debug, Args)]
@@ -39,9 +40,8 @@ pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
     });
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let sample = parse_sample(&bytes).with_context(|| file.display().to_string())?;
-    let mut headers = sample.headers.clone();
-    connector
-        .sign(&sample.body, &mut headers, credentials)
+    let req = sample
+        .signed(connector, credentials, Timestamp::now())
         .context("signing")?;
     let url = args.to.unwrap_or_else(|| {
         let tenant = args
@@ -55,13 +55,19 @@ pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
             args.channel
         )
     });
-    let method = reqwest::Method::from_bytes(sample.method.as_bytes()).context("sample method")?;
+    // The signature may travel in the query (WeChat): append it to the target URL.
+    let url = match (req.query.is_empty(), url.contains('?')) {
+        (true, _) => url,
+        (false, false) => format!("{url}?{}", req.query),
+        (false, true) => format!("{url}&{}", req.query),
+    };
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).context("sample method")?;
     let (status, body) = super::block_on(async {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
-        let mut request = client.request(method, &url).body(sample.body);
-        for (name, value) in headers.iter() {
+        let mut request = client.request(method, &url).body(req.body);
+        for (name, value) in req.headers.iter() {
             request = request.header(name, value);
         }
         let response = request

@@ -123,7 +123,7 @@ pub async fn start(setup: ServerSetup) -> TestServer {
 pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
     let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
     let sample = parse_sample(&bytes).expect("parse sample");
-    let mut headers = sample.headers;
+    let mut req = sample.into_request(o2o_core::Timestamp::now());
     let config = dev_config();
     let credentials = config.channels[channel]
         .credentials(None)
@@ -131,9 +131,9 @@ pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
     CONNECTORS
         .get(channel)
         .expect("connector")
-        .sign(&sample.body, &mut headers, credentials)
+        .sign(&mut req, credentials)
         .expect("sign");
-    (headers, sample.body)
+    (req.headers, req.body)
 }
 
 /// The unsigned sample (as the platform would send it without our signature).

@@ -15,7 +15,7 @@ use o2o_core::event::ChannelKind;
 use o2o_core::signature::{
     DigestEncoding, SignatureError, sign_body_hmac_header, verify_body_hmac_header,
 };
-use o2o_core::{Credentials, Headers, Rejection, WebhookRequest};
+use o2o_core::{Credentials, Rejection, WebhookRequest};
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-Shopify-Hmac-Sha256";
@@ -84,13 +84,12 @@ impl Connector for Shopify {
 
     fn sign(
         &self,
-        body: &[u8],
-        headers: &mut Headers,
+        req: &mut WebhookRequest,
         credentials: &Credentials,
     ) -> Result<(), SignatureError> {
         sign_body_hmac_header(
-            headers,
-            body,
+            &mut req.headers,
+            &req.body,
             SIGNATURE_HEADER,
             &credentials.secrets,
             DigestEncoding::Base64,
@@ -101,7 +100,7 @@ impl Connector for Shopify {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::{Secret, Timestamp};
+    use o2o_core::{Headers, Secret, Timestamp};
 
     fn request(body: &[u8], signature: Option<&str>) -> WebhookRequest {
         let mut headers = Headers::new();
@@ -155,11 +154,11 @@ mod tests {
                 ),
                 Ok(())
             );
-            let mut headers = Headers::new();
+            let mut unsigned = request(body, None);
             Shopify
-                .sign(body, &mut headers, &credentials(&[secret]))
+                .sign(&mut unsigned, &credentials(&[secret]))
                 .expect("sign");
-            assert_eq!(headers.get(SIGNATURE_HEADER), Some(signature));
+            assert_eq!(unsigned.headers.get(SIGNATURE_HEADER), Some(signature));
         }
     }
 

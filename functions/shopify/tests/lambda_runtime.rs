@@ -21,25 +21,17 @@ fn event(sample: &str, secret: &str, webhook_id: &str) -> Value {
         "{}/../../events/shopify/{sample}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let sample = parse_sample(&std::fs::read(path).expect("sample file")).expect("sample");
-    let mut headers: Headers = sample.headers;
-    headers.set("x-shopify-webhook-id", webhook_id);
+    let mut sample = parse_sample(&std::fs::read(path).expect("sample file")).expect("sample");
+    sample.headers.set("x-shopify-webhook-id", webhook_id);
     let credentials = Credentials {
         secrets: vec![Secret::new(secret)],
         ..Credentials::default()
     };
-    Shopify
-        .sign(&sample.body, &mut headers, &credentials)
+    let req = sample
+        .signed(&Shopify, &credentials, o2o_core::Timestamp::now())
         .expect("sign");
-    let headers: Vec<(&str, &str)> = headers.iter().collect();
-    o2o_testkit::events::http_v2(
-        "POST",
-        "/webhooks/shopify",
-        "",
-        &headers,
-        &sample.body,
-        true,
-    )
+    let headers: Vec<(&str, &str)> = req.headers.iter().collect();
+    o2o_testkit::events::http_v2("POST", "/webhooks/shopify", "", &headers, &req.body, true)
 }
 
 fn answer(invocation: Invocation) -> (u16, String) {

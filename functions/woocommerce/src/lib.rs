@@ -15,7 +15,7 @@ use o2o_core::event::ChannelKind;
 use o2o_core::signature::{
     DigestEncoding, SignatureError, sha256_hex, sign_body_hmac_header, verify_body_hmac_header,
 };
-use o2o_core::{Credentials, Headers, Rejection, Reply, WebhookRequest};
+use o2o_core::{Credentials, Rejection, Reply, WebhookRequest};
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
@@ -102,13 +102,12 @@ impl Connector for WooCommerce {
 
     fn sign(
         &self,
-        body: &[u8],
-        headers: &mut Headers,
+        req: &mut WebhookRequest,
         credentials: &Credentials,
     ) -> Result<(), SignatureError> {
         sign_body_hmac_header(
-            headers,
-            body,
+            &mut req.headers,
+            &req.body,
             SIGNATURE_HEADER,
             &credentials.secrets,
             DigestEncoding::Base64,
@@ -152,11 +151,11 @@ mod tests {
         let signature = "GBDo00G55h6IiV+6CxqivQPLbI//KzaOZm747971tPs=";
         let req = request(b"secret", &[(SIGNATURE_HEADER, signature)]);
         assert_eq!(WooCommerce.verify(&req, &credentials("")), Ok(()));
-        let mut headers = Headers::new();
+        let mut unsigned = request(b"secret", &[]);
         WooCommerce
-            .sign(b"secret", &mut headers, &credentials(""))
+            .sign(&mut unsigned, &credentials(""))
             .expect("sign");
-        assert_eq!(headers.get(SIGNATURE_HEADER), Some(signature));
+        assert_eq!(unsigned.headers.get(SIGNATURE_HEADER), Some(signature));
         let wrong = WooCommerce.verify(&req, &credentials("not-empty"));
         assert_eq!(
             wrong.map_err(|r| (r.status, r.code)),

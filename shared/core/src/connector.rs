@@ -6,7 +6,7 @@
 
 use crate::config::Credentials;
 use crate::event::{ChannelKind, EventType, Order, Payment, Refund};
-use crate::request::{Headers, Rejection, Reply, WebhookRequest};
+use crate::request::{Rejection, Reply, WebhookRequest};
 use crate::signature::SignatureError;
 use crate::timestamp::Timestamp;
 
@@ -147,6 +147,14 @@ pub trait Connector: Send + Sync {
     /// Checks that the delivery really comes from the platform, over the exact raw bytes.
     fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection>;
 
+    /// Splits an authenticated body that carries several independent records (Douyin's JSON
+    /// array of messages) into one body per record. Each then goes through the pipeline on its
+    /// own, with its own idempotency key. `None`, the default: the body is one delivery; also
+    /// the answer for a body that cannot be split, which [`parse`](Self::parse) then quarantines.
+    fn split_records(&self, _body: &[u8]) -> Option<Vec<Vec<u8>>> {
+        None
+    }
+
     /// Reads the envelope of an authenticated delivery (decrypting where the platform encrypts).
     fn parse(
         &self,
@@ -181,11 +189,12 @@ pub trait Connector: Send + Sync {
         Reply::empty_ok()
     }
 
-    /// Signs an outgoing sample delivery as the platform would (`o2o send`, tests).
+    /// Signs an outgoing sample delivery as the platform would (`o2o send`, tests): sets the
+    /// signature headers or query parameters and, where the platform encrypts, replaces the body
+    /// with its encrypted envelope. Time-bound signatures use `req.received_at` as "now".
     fn sign(
         &self,
-        body: &[u8],
-        headers: &mut Headers,
+        req: &mut WebhookRequest,
         credentials: &Credentials,
     ) -> Result<(), SignatureError>;
 }

@@ -60,6 +60,20 @@ pub fn rfc3339(field: &str, text: &str) -> Result<Timestamp, NormaliseError> {
     Timestamp::parse_rfc3339(text).map_err(|e| NormaliseError::field(field, e))
 }
 
+/// China Standard Time (UTC+08:00, no daylight saving since 1991): Asia/Shanghai, the zone of
+/// the zone-less times of the Chinese platforms (Youzan, Douyin shop, WeChat).
+pub const CHINA_STANDARD_TIME: UtcOffset = time::macros::offset!(+8);
+
+/// A zone-less `YYYY-MM-DD HH:MM:SS` time from a Chinese platform, read as Asia/Shanghai.
+pub fn china_time(field: &str, text: &str) -> Result<Timestamp, NormaliseError> {
+    naive_time(field, text, CHINA_STANDARD_TIME)
+}
+
+/// A Unix time in seconds (as platforms send it, a JSON number or string) for `field`.
+pub fn unix_seconds(field: &str, seconds: i64) -> Result<Timestamp, NormaliseError> {
+    Timestamp::from_unix_seconds(seconds).map_err(|e| NormaliseError::field(field, e))
+}
+
 /// A zone-less time field read at `offset`.
 pub fn naive_time(field: &str, text: &str, offset: UtcOffset) -> Result<Timestamp, NormaliseError> {
     Timestamp::parse_naive(text, offset).map_err(|e| NormaliseError::field(field, e))

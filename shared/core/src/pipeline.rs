@@ -175,6 +175,65 @@ impl<'a> Pipeline<'a> {
         if let Err(rejection) = connector.verify(req, credentials) {
             return rejected(rejection);
         }
+        match connector.split_records(&req.body) {
+            None => self.handle_verified(connector, credentials, req).await,
+            Some(records) => {
+                self.handle_records(connector, credentials, req, records)
+                    .await
+            }
+        }
+    }
+
+    /// Steps 4–8 for each record of a multi-record delivery, in order. The first record that
+    /// fails or is in progress ends the run and is answered, so the platform sends the whole
+    /// delivery again; the records already done then answer as duplicates.
+    async fn handle_records(
+        &self,
+        connector: &dyn Connector,
+        credentials: &Credentials,
+        req: &WebhookRequest,
+        records: Vec<Vec<u8>>,
+    ) -> Handled {
+        let count = records.len();
+        let mut enqueued = 0;
+        let mut last = None;
+        for body in records {
+            let record = WebhookRequest {
+                body,
+                ..req.clone()
+            };
+            let handled = self.handle_verified(connector, credentials, &record).await;
+            match handled.outcome {
+                Outcome::Failed | Outcome::InProgress => return handled,
+                Outcome::Enqueued(n) => enqueued += n,
+                _ => {}
+            }
+            last = Some(handled);
+        }
+        let Some(mut handled) = last else {
+            return handled(
+                connector.ack(),
+                Outcome::Ignored,
+                Some("no records".to_owned()),
+                None,
+            );
+        };
+        if enqueued > 0 {
+            handled.outcome = Outcome::Enqueued(enqueued);
+        }
+        if count > 1 {
+            handled.detail = Some(format!("{count} records"));
+        }
+        handled
+    }
+
+    /// Steps 4–8 for one authenticated delivery (or one record of it).
+    async fn handle_verified(
+        &self,
+        connector: &dyn Connector,
+        credentials: &Credentials,
+        req: &WebhookRequest,
+    ) -> Handled {
         // 4. Parse; an authenticated envelope we cannot read is quarantined under a content key.
         let info = connector.info();
         let (delivery, parse_error) = match connector.parse(req, credentials) {

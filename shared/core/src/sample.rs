@@ -4,7 +4,10 @@
 //! Format: a request line (`POST /webhooks/shopify HTTP/1.1`), `Name: value` header lines, an
 //! empty line, then the body bytes; one trailing newline at the end of the file is not part of it.
 
+use crate::config::Credentials;
+use crate::connector::Connector;
 use crate::request::{Headers, WebhookRequest};
+use crate::signature::SignatureError;
 use crate::timestamp::Timestamp;
 
 /// A parsed sample delivery.
@@ -36,6 +39,19 @@ impl Sample {
             body: self.body,
             received_at,
         }
+    }
+
+    /// The request signed by `connector` as its platform would send it at `sent_at`
+    /// (signature headers or query parameters, and an encrypted body where the platform encrypts).
+    pub fn signed(
+        self,
+        connector: &dyn Connector,
+        credentials: &Credentials,
+        sent_at: Timestamp,
+    ) -> Result<WebhookRequest, SignatureError> {
+        let mut req = self.into_request(sent_at);
+        connector.sign(&mut req, credentials)?;
+        Ok(req)
     }
 }
 

@@ -4,7 +4,6 @@
 
 use o2o_core::connector::{EnrichError, EventDraft, NormaliseContext, NormaliseError, Setting};
 use o2o_core::event::{ChannelKind, EventType, Order};
-use o2o_core::request::Headers;
 use o2o_core::signature::SignatureError;
 use o2o_core::{
     ChannelConfig, ChannelInfo, Connector, Credentials, Delivery, Normalised, Rejection, Reply,
@@ -120,9 +119,9 @@ impl Connector for TestConnector {
         Reply::json(200, r#"{"code":0,"msg":"success"}"#)
     }
 
-    fn sign(&self, _: &[u8], headers: &mut Headers, c: &Credentials) -> Result<(), SignatureError> {
+    fn sign(&self, req: &mut WebhookRequest, c: &Credentials) -> Result<(), SignatureError> {
         let secret = c.secrets.first().ok_or(SignatureError::Missing)?;
-        headers.insert("x-test-signature", secret.expose());
+        req.headers.insert("x-test-signature", secret.expose());
         Ok(())
     }
 }
