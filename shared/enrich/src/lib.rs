@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 
 /// The credential setting that overrides a platform's API base URL (tests, sandboxes, proxies).
 pub const API_BASE_SETTING: &str = "api_base";
+/// The credential setting that shortens or lengthens [`REQUEST_TIMEOUT`], in milliseconds.
+pub const TIMEOUT_SETTING: &str = "api_timeout_ms";
 /// Connect timeout for platform APIs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Whole-request timeout for platform APIs; a slower answer is a transient failure.
@@ -45,6 +47,16 @@ pub fn api_base(credentials: &Credentials, default: &str) -> String {
         .map_or(default, |v| v.expose())
         .trim_end_matches('/')
         .to_owned()
+}
+
+/// The whole-request timeout for this tenant's API calls: `api_timeout_ms`, else
+/// [`REQUEST_TIMEOUT`]. Set it on each request (`RequestBuilder::timeout`).
+pub fn request_timeout(credentials: &Credentials) -> Duration {
+    credentials
+        .value(TIMEOUT_SETTING)
+        .and_then(|v| v.expose().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(REQUEST_TIMEOUT, Duration::from_millis)
 }
 
 /// A required credential value, or a transient error naming the missing setting (a fixed
