@@ -100,3 +100,74 @@ async fn an_order_the_platform_does_not_know_is_quarantined() {
     let stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored delivery");
     assert_eq!(stored.error.as_deref(), Some("order API: no such order"));
 }
+
+/// Posts a signed body; returns status and reply.
+async fn post_signed(server: &TestServer, body: &str) -> (u16, String) {
+    let mut headers = Headers::new();
+    headers.insert("x-test-signature", SECRET);
+    post(
+        &server.webhook_url("test"),
+        &headers,
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+fn orders(unified: &[String]) -> Vec<String> {
+    let mut orders: Vec<String> = unified
+        .iter()
+        .map(|m| {
+            let event: serde_json::Value = serde_json::from_str(m).expect("event");
+            event["order"]["external_id"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect();
+    orders.sort();
+    orders
+}
+
+/// A multi-record delivery (Douyin's shape): every record is claimed, deduplicated and routed
+/// on its own, and one acknowledgement answers the whole delivery.
+#[tokio::test]
+async fn each_record_of_a_multi_record_delivery_is_deduplicated_and_routed_on_its_own() {
+    let server = server().await;
+    let first = r#"[{"id":"m-1","order":"A"},{"id":"m-2","order":"B","mode":"thin"}]"#;
+    assert_eq!(
+        post_signed(&server, first).await,
+        (200, r#"{"code":0,"msg":"success"}"#.to_owned())
+    );
+    let (unified, quarantine) = settled(&server).await;
+    assert_eq!(orders(&unified), ["A", "B"]);
+    assert!(quarantine.is_empty());
+
+    // The platform sends m-2 again with a new record and a broken one: only m-3 is new, and
+    // the broken record is quarantined without holding back the others.
+    let second = r#"[{"id":"m-2","order":"B","mode":"thin"},{"id":"m-3","order":"C"},{"id":"m-4","order":"D","mode":"broken"}]"#;
+    assert_eq!(post_signed(&server, second).await.0, 200);
+    let (unified, quarantine) = settled(&server).await;
+    assert_eq!(orders(&unified), ["A", "B", "C"]);
+    assert_eq!(quarantine.len(), 1);
+    let stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored delivery");
+    assert_eq!(stored.idempotency_key, "test:shop:orders:m-4");
+
+    // An unsigned multi-record delivery stores nothing.
+    let mut unsigned = Headers::new();
+    unsigned.insert("x-test-signature", "wrong");
+    let (status, _) = post(
+        &server.webhook_url("test"),
+        &unsigned,
+        br#"[{"id":"m-9","order":"Z"}]"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        orders(&messages(&server.store, QueueName::Unified).await),
+        ["A", "B", "C"]
+    );
+
+    // An empty array is acknowledged and adds nothing.
+    assert_eq!(post_signed(&server, "[]").await.0, 200);
+    assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 3);
+}

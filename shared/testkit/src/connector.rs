@@ -18,6 +18,7 @@ pub const SECRET: &str = "test-secret";
 /// mode is `events` (default), `thin` (needs enrichment) or `broken` (cannot be normalised).
 /// Enrichment: an order id starting with `flaky` fails transiently, `missing` permanently;
 /// `flaky-once-<n>` fails transiently on the first attempt of each process run only.
+/// A JSON array of such bodies is a multi-record delivery (as Douyin sends): one record each.
 pub struct TestConnector;
 
 /// The channel table the test connector needs: its one shared secret.
@@ -67,6 +68,16 @@ impl Connector for TestConnector {
             Some(s) if credentials.secrets.iter().any(|k| k.expose() == s) => Ok(()),
             Some(_) => Err(SignatureError::Mismatch.into()),
         }
+    }
+
+    fn split_records(&self, body: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body).ok()?;
+        Some(
+            records
+                .into_iter()
+                .map(|r| r.get().as_bytes().to_vec())
+                .collect(),
+        )
     }
 
     fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
