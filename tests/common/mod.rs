@@ -61,6 +61,8 @@ pub struct ServerSetup {
     pub max_body_bytes: usize,
     /// Wrap the SQLite store (e.g. to inject failures); default: use it as is.
     pub wrap: Option<WrapPorts>,
+    /// Run the enrichment worker (default); off, thin deliveries stay on the enrichment queue.
+    pub enrichment: bool,
 }
 
 impl Default for ServerSetup {
@@ -70,6 +72,7 @@ impl Default for ServerSetup {
             channels: dev_config().channels,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             wrap: None,
+            enrichment: true,
         }
     }
 }
@@ -97,16 +100,18 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
     // The enrichment worker, with test timing: it ends with the test's runtime.
-    tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
-        store.clone(),
-        state.clone(),
-        o2o_local::enrichment::EnrichmentOptions {
-            poll: std::time::Duration::from_millis(20),
-            first_retry: std::time::Duration::from_millis(20),
-            max_retry: std::time::Duration::from_millis(100),
-            max_attempts: 3,
-        },
-    ));
+    if setup.enrichment {
+        tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
+            store.clone(),
+            state.clone(),
+            o2o_local::enrichment::EnrichmentOptions {
+                poll: std::time::Duration::from_millis(20),
+                first_retry: std::time::Duration::from_millis(20),
+                max_retry: std::time::Duration::from_millis(100),
+                max_attempts: 3,
+            },
+        ));
+    }
     tokio::spawn(o2o_local::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -134,6 +139,56 @@ pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
         .sign(&mut req, credentials)
         .expect("sign");
     (req.headers, req.body)
+}
+
+/// A sample delivery as the platform sends it now: signed (query, headers, and for WeChat an
+/// encrypted body) with the dev config's credentials for `channel`.
+pub fn signed_request(channel: &str, file: &str) -> o2o_core::WebhookRequest {
+    let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
+    let config = dev_config();
+    let credentials = config.channels[channel]
+        .credentials(None)
+        .expect("credentials");
+    parse_sample(&bytes)
+        .expect("parse sample")
+        .signed(
+            CONNECTORS.get(channel).expect("connector"),
+            credentials,
+            o2o_core::Timestamp::now(),
+        )
+        .expect("sign")
+}
+
+/// Sends `req` (method, query, headers, body) to `url`; returns status and body.
+pub async fn send(url: &str, req: &o2o_core::WebhookRequest) -> (u16, String) {
+    let url = if req.query.is_empty() {
+        url.to_owned()
+    } else {
+        format!("{url}?{}", req.query)
+    };
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).expect("method");
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .body(req.body.clone());
+    for (name, value) in req.headers.iter() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// The number of messages on all three queues together.
+pub async fn queued(store: &SqliteStore) -> usize {
+    let mut total = 0;
+    for queue in [
+        QueueName::Unified,
+        QueueName::Enrichment,
+        QueueName::Quarantine,
+    ] {
+        total += messages(store, queue).await.len();
+    }
+    total
 }
 
 /// The unsigned sample (as the platform would send it without our signature).

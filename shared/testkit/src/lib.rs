@@ -7,6 +7,8 @@
 //!   binary, as the Lambda service would;
 //! - [`events`]: invocation payloads shaped like AWS's documented examples (API Gateway HTTP API
 //!   payload v2, Function URLs, SQS);
+//! - [`function`]: a connector's function binary driven end to end (webhook, enrichment queue,
+//!   SQS event, unified queue);
 //! - [`connector`]: a tiny connector whose body picks the pipeline path, for tests of the
 //!   pipeline's adapters.
 //!
@@ -15,6 +17,7 @@
 
 pub mod connector;
 pub mod events;
+pub mod function;
 pub mod moto;
 pub mod runtime_api;
 

@@ -1,0 +1,142 @@
+//! A connector's real Lambda function binary driven end to end, as AWS would: webhooks arrive as
+//! API Gateway events through the loopback Runtime API, thin deliveries land on the channel's
+//! enrichment queue in moto, and that queue's messages come back as an SQS event (what the
+//! event-source mapping does), so the enrichment handler runs in the same binary.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use o2o_core::WebhookRequest;
+use serde_json::Value;
+
+use crate::events;
+use crate::moto::{self, AwsResources};
+use crate::runtime_api::{Invocation, RuntimeApi};
+
+/// How long one invocation may take before the test fails.
+pub const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running function binary with its moto resources and Runtime API.
+pub struct FunctionUnderTest {
+    /// moto's SDK configuration.
+    pub sdk: SdkConfig,
+    /// The function's table and queues.
+    pub resources: AwsResources,
+    /// The Runtime API the binary polls.
+    pub runtime: RuntimeApi,
+    child: tokio::process::Child,
+}
+
+impl FunctionUnderTest {
+    /// Creates resources named after `prefix`, stores `secret_json` (the channel table) in
+    /// Secrets Manager and spawns `binary` with the Lambda environment, as the template does.
+    pub async fn spawn(binary: &str, channel: &str, prefix: &str, secret_json: &str) -> Self {
+        let sdk = moto::sdk_config().await;
+        let resources = AwsResources::create(&sdk, prefix).await;
+        let secret = moto::create_secret(&sdk, prefix, secret_json).await;
+        let runtime = RuntimeApi::start().await;
+        let child = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(runtime.lambda_env(channel))
+            .envs(resources.env())
+            .env("O2O_SECRET_ID", &secret)
+            .env("AWS_ENDPOINT_URL", moto::endpoint())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the function binary");
+        Self {
+            sdk,
+            resources,
+            runtime,
+            child,
+        }
+    }
+
+    /// Posts `req` to `/webhooks/<channel>` as an API Gateway HTTP API event (body base64, as
+    /// API Gateway encodes binary bodies); returns the status and body the function answered.
+    pub async fn webhook(&self, channel: &str, req: &WebhookRequest) -> (u16, String) {
+        let headers: Vec<(&str, &str)> = req.headers.iter().collect();
+        let event = events::http_v2(
+            &req.method,
+            &format!("/webhooks/{channel}"),
+            &req.query,
+            &headers,
+            &req.body,
+            true,
+        );
+        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
+            Invocation::Response(response) => (
+                response["statusCode"]
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .unwrap_or(0),
+                response["body"].as_str().unwrap_or_default().to_owned(),
+            ),
+            other => panic!("the function did not answer the webhook: {other:?}"),
+        }
+    }
+
+    /// Takes every message off the enrichment queue and invokes the function with them as one
+    /// SQS event; returns the ids of the messages it reported as failed (to be retried).
+    pub async fn run_enrichment(&self) -> Vec<String> {
+        let messages = moto::drain(&self.sdk, &self.resources.enrichment_queue_url).await;
+        assert!(!messages.is_empty(), "nothing on the enrichment queue");
+        let ids: Vec<String> = (0..messages.len()).map(|i| format!("msg-{i}")).collect();
+        let records: Vec<(&str, &str)> = ids
+            .iter()
+            .zip(&messages)
+            .map(|(id, m)| (id.as_str(), m.body.as_str()))
+            .collect();
+        let event = events::sqs(
+            &records,
+            &events::queue_arn(&self.resources.enrichment_queue_url),
+        );
+        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
+            Invocation::Response(response) => response["batchItemFailures"]
+                .as_array()
+                .map(|failures| {
+                    failures
+                        .iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            other => panic!("the function did not answer the SQS event: {other:?}"),
+        }
+    }
+
+    /// The unified events on the FIFO queue, as JSON (received, not deleted).
+    pub async fn unified_events(&self) -> Vec<Value> {
+        moto::receive_all(&self.sdk, &self.resources.unified_queue_url)
+            .await
+            .iter()
+            .map(|m| serde_json::from_str(&m.body).expect("a unified event"))
+            .collect()
+    }
+
+    /// How many messages the enrichment and quarantine queues hold.
+    pub async fn side_queues(&self) -> (usize, usize) {
+        (
+            moto::receive_all(&self.sdk, &self.resources.enrichment_queue_url)
+                .await
+                .len(),
+            moto::receive_all(&self.sdk, &self.resources.quarantine_queue_url)
+                .await
+                .len(),
+        )
+    }
+
+    /// Stops the binary and returns its stdout (the JSON log lines).
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let output = self
+            .child
+            .wait_with_output()
+            .await
+            .expect("function output");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
