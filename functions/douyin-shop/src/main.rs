@@ -1,2 +1,5 @@
-//! Work in progress.
-fn main() {}
+//! The Douyin shop Lambda function: webhooks from API Gateway and the enrichment queue's batches.
+
+fn main() -> std::process::ExitCode {
+    o2o_aws::lambda::run(&o2o_douyin_shop::DouyinShop)
+}
