@@ -65,6 +65,36 @@ async fn o2o_send_signs_with_the_dev_config_and_puts_an_order_on_the_queue() {
     }
 }
 
+/// `o2o send <channel>` with each social-shop channel's default sample: signed (for WeChat,
+/// encrypted, with the signature in the query) and accepted. No enrichment worker runs, so the
+/// thin channels' deliveries wait on the enrichment queue.
+#[tokio::test]
+async fn o2o_send_signs_every_social_shop_default_sample_as_its_platform_does() {
+    let server = start(ServerSetup {
+        enrichment: false,
+        ..ServerSetup::default()
+    })
+    .await;
+    for (channel, queue) in [
+        ("wechat-channels-shop", QueueName::Enrichment),
+        ("douyin-shop", QueueName::Enrichment),
+        ("tiktok-shop", QueueName::Enrichment),
+        ("youzan", QueueName::Unified),
+    ] {
+        let before = messages(&server.store, queue).await.len();
+        let url = server.webhook_url(channel);
+        let output = tokio::task::spawn_blocking(move || o2o(&["send", channel, "--to", &url]))
+            .await
+            .expect("join");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{channel}: {stdout}");
+        assert_eq!(stdout.lines().next(), Some("200 OK"), "{channel}");
+        let queued = messages(&server.store, queue).await;
+        assert_eq!(queued.len(), before + 1, "{channel}");
+        assert!(queued[before].contains(channel), "{channel}: {}", queued[before]);
+    }
+}
+
 #[test]
 fn o2o_send_reports_a_refusal_with_a_failing_exit_code() {
     // Nothing listens on port 9 of loopback: the error names the URL.

@@ -534,3 +534,16 @@ async fn error_messages_carry_no_token_or_customer_data() {
         assert!(!message.contains(secret), "{message}");
     }
 }
+
+/// `fixtures/order-detail.json` (order A awaiting shipment, used by the repository's end-to-end
+/// tests of `o2o serve` and of the Lambda function) stays the answer these tests build.
+#[test]
+fn the_shared_fixture_is_order_a_awaiting_shipment() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/order-detail.json")).expect("fixture");
+    assert_eq!(fixture["code"], 0);
+    assert_eq!(
+        fixture["data"]["orders"],
+        json!([common::order_detail::order_a("AWAITING_SHIPMENT")])
+    );
+}
