@@ -91,7 +91,11 @@ async fn o2o_send_signs_every_social_shop_default_sample_as_its_platform_does() 
         assert_eq!(stdout.lines().next(), Some("200 OK"), "{channel}");
         let queued = messages(&server.store, queue).await;
         assert_eq!(queued.len(), before + 1, "{channel}");
-        assert!(queued[before].contains(channel), "{channel}: {}", queued[before]);
+        assert!(
+            queued[before].contains(channel),
+            "{channel}: {}",
+            queued[before]
+        );
     }
 }
 

@@ -29,7 +29,7 @@ pub struct FunctionUnderTest {
 }
 
 impl FunctionUnderTest {
-    /// Creates resources named after `prefix`, stores `secret_json` (the channel table) in
+    /// Creates resources named after `prefix` (made unique), stores `secret_json` (the channel table) in
     /// Secrets Manager and spawns `binary` with the Lambda environment, as the template does.
     pub async fn spawn(binary: &str, channel: &str, prefix: &str, secret_json: &str) -> Self {
         let sdk = moto::sdk_config().await;
@@ -108,25 +108,22 @@ impl FunctionUnderTest {
         }
     }
 
-    /// The unified events on the FIFO queue, as JSON (received, not deleted).
-    pub async fn unified_events(&self) -> Vec<Value> {
-        moto::receive_all(&self.sdk, &self.resources.unified_queue_url)
+    /// Takes the unified events off the FIFO queue, as JSON (the queue is empty afterwards).
+    pub async fn take_unified_events(&self) -> Vec<Value> {
+        moto::drain(&self.sdk, &self.resources.unified_queue_url)
             .await
             .iter()
             .map(|m| serde_json::from_str(&m.body).expect("a unified event"))
             .collect()
     }
 
-    /// How many messages the enrichment and quarantine queues hold.
-    pub async fn side_queues(&self) -> (usize, usize) {
-        (
-            moto::receive_all(&self.sdk, &self.resources.enrichment_queue_url)
-                .await
-                .len(),
-            moto::receive_all(&self.sdk, &self.resources.quarantine_queue_url)
-                .await
-                .len(),
-        )
+    /// How many messages the unified, enrichment and quarantine queues hold (nothing received).
+    pub async fn depths(&self) -> [usize; 3] {
+        [
+            moto::queue_depth(&self.sdk, &self.resources.unified_queue_url).await,
+            moto::queue_depth(&self.sdk, &self.resources.enrichment_queue_url).await,
+            moto::queue_depth(&self.sdk, &self.resources.quarantine_queue_url).await,
+        ]
     }
 
     /// Stops the binary and returns its stdout (the JSON log lines).
@@ -139,4 +136,87 @@ impl FunctionUnderTest {
             .expect("function output");
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// The result of [`round_trip`]: the unified events published and the function's log lines.
+pub struct RoundTrip {
+    /// The unified events on the FIFO queue at the end, as JSON.
+    pub events: Vec<Value>,
+    /// The function's stdout.
+    pub logs: String,
+}
+
+/// A sample delivery through a function binary, as on AWS: `sample` (an `events/<channel>/`
+/// file) is signed with `table` (the channel's secret JSON, whose `api_base` points at the
+/// caller's mock of the platform API) and posted; the answer must be `(200, ack)`. A thin
+/// delivery must wait on the enrichment queue until its messages come back as an SQS event and
+/// are enriched without a failure. Then the redelivery must add nothing, a tampered copy must be
+/// refused with a 4xx, the side queues must be empty, and no credential value may appear in the
+/// logs.
+pub async fn round_trip(
+    binary: &str,
+    connector: &dyn o2o_core::Connector,
+    sample: &[u8],
+    table: &Value,
+    ack: &str,
+    thin: bool,
+) -> RoundTrip {
+    let channel = connector.info().id;
+    let credentials: o2o_core::Credentials =
+        serde_json::from_value(table.clone()).expect("a channel table");
+    let req = o2o_core::sample::parse_sample(sample)
+        .expect("sample")
+        .signed(connector, &credentials, o2o_core::Timestamp::now())
+        .expect("sign");
+    let function = FunctionUnderTest::spawn(binary, channel, channel, &table.to_string()).await;
+
+    assert_eq!(function.webhook(channel, &req).await, (200, ack.to_owned()));
+    if thin {
+        assert_eq!(function.depths().await, [0, 1, 0], "waits for enrichment");
+        assert_eq!(function.run_enrichment().await, Vec::<String>::new());
+    }
+    let [published, waiting, quarantined] = function.depths().await;
+    assert!(published > 0, "published");
+    assert_eq!((waiting, quarantined), (0, 0));
+
+    assert_eq!(function.webhook(channel, &req).await, (200, ack.to_owned()));
+    let mut tampered = req.clone();
+    let middle = tampered.body.len() / 2;
+    tampered.body[middle] = if tampered.body[middle] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let (status, reason) = function.webhook(channel, &tampered).await;
+    assert!((400..500).contains(&status), "tampered: {status} {reason}");
+    assert_eq!(function.depths().await, [published, 0, 0], "nothing added");
+    let events = function.take_unified_events().await;
+
+    let logs = function.stop().await;
+    for value in credential_values(table) {
+        assert!(!logs.contains(&value), "a credential value is in the logs");
+    }
+    RoundTrip { events, logs }
+}
+
+/// The secret values of a channel table: signing secrets and every key naming a secret or token.
+fn credential_values(table: &Value) -> Vec<String> {
+    let Some(object) = table.as_object() else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    for (key, value) in object {
+        let secret = key == "secrets"
+            || key.contains("secret")
+            || key.contains("token")
+            || key.contains("aes_key");
+        match value {
+            Value::String(s) if secret => values.push(s.clone()),
+            Value::Array(items) if secret => {
+                values.extend(items.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+            }
+            _ => {}
+        }
+    }
+    values
 }
