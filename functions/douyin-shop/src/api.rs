@@ -91,12 +91,7 @@ pub async fn order_detail(
 ) -> Result<ShopOrderDetail, EnrichError> {
     let app_key = required(credentials, "app_key")?;
     let access_token = required(credentials, "access_token")?;
-    let app_secret = credentials
-        .secrets
-        .first()
-        .map(|s| s.expose())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| EnrichError::Transient("setting `secrets` is not configured".into()))?;
+    let app_secret = o2o_enrich::newest_secret(credentials)?;
     let (query, body) = signed_query(app_key, app_secret, access_token, shop_order_id, now);
     let base = api_base(credentials, DEFAULT_API_BASE);
     let mut url = reqwest::Url::parse(&format!("{base}/order/orderDetail"))

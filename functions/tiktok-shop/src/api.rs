@@ -68,12 +68,7 @@ pub async fn order_detail(
     let app_key = o2o_enrich::required(credentials, "app_key")?;
     let access_token = o2o_enrich::required(credentials, "access_token")?;
     let shop_cipher = o2o_enrich::required(credentials, "shop_cipher")?;
-    let app_secret = credentials
-        .secrets
-        .first()
-        .map(|s| s.expose())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| EnrichError::Transient("setting `secrets` is not configured".into()))?;
+    let app_secret = o2o_enrich::newest_secret(credentials)?;
     let timestamp = Timestamp::now().unix_seconds().to_string();
     let mut params = vec![
         ("app_key", app_key),

@@ -69,6 +69,17 @@ pub fn required<'c>(credentials: &'c Credentials, name: &str) -> Result<&'c str,
         .ok_or_else(|| EnrichError::Transient(format!("setting `{name}` is not configured")))
 }
 
+/// The newest signing secret (the first of `secrets`), which API requests are signed with; a
+/// transient error while none is configured.
+pub fn newest_secret(credentials: &Credentials) -> Result<&str, EnrichError> {
+    credentials
+        .secrets
+        .first()
+        .map(|s| s.expose())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| EnrichError::Transient("setting `secrets` is not configured".into()))
+}
+
 /// Sends `request` and reads its JSON answer as `T`.
 ///
 /// `api` names the call in error messages (`tiktok-shop order detail`). Transport failures,
@@ -185,5 +196,11 @@ mod tests {
         assert!(
             matches!(required(&credentials, "app_key"), Err(EnrichError::Transient(m)) if m.contains("app_key"))
         );
+        assert!(matches!(
+            newest_secret(&credentials),
+            Err(EnrichError::Transient(_))
+        ));
+        credentials.secrets = vec![Secret::new("newest"), Secret::new("older")];
+        assert_eq!(newest_secret(&credentials), Ok("newest"));
     }
 }
