@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector, Credentials, Headers, Secret};
+use o2o_core::{Credentials, Secret};
 use o2o_shopify::Shopify;
 use o2o_testkit::moto::{self, AwsResources};
 use o2o_testkit::runtime_api::{Invocation, RuntimeApi};
