@@ -77,6 +77,13 @@ fn load_or_default(path: &std::path::Path) -> Result<Config> {
 }
 
 fn print_channels() {
+    // Setting names are padded to the longest one, so the columns line up.
+    let width = CONNECTORS
+        .iter()
+        .flat_map(|c| c.info().settings)
+        .map(|s| s.name.len() + 2)
+        .max()
+        .unwrap_or(20);
     for connector in CONNECTORS.iter() {
         let info = connector.info();
         let kind = serde_json::to_value(info.kind)
@@ -91,7 +98,7 @@ fn print_channels() {
                 "optional"
             };
             println!(
-                "    {:<20}{:<10}{}",
+                "    {:<width$}{:<10}{}",
                 setting.name, required, setting.description
             );
         }
