@@ -83,14 +83,30 @@ pub fn signed_query(
     (query, param_json)
 }
 
-/// Fetches the detail of parent order `shop_order_id` with the tenant's credentials.
+/// The access token for `shop_id`: `access_token_<shop_id>` when the table has one (an app that
+/// serves several shops receives all their messages on one push URL, and each shop authorises the
+/// app with its own token), else `access_token`.
+pub fn access_token<'c>(
+    credentials: &'c Credentials,
+    shop_id: Option<&str>,
+) -> Result<&'c str, EnrichError> {
+    shop_id
+        .and_then(|shop| credentials.value(&format!("access_token_{shop}")))
+        .map(|token| token.expose())
+        .filter(|token| !token.is_empty())
+        .map_or_else(|| required(credentials, "access_token"), Ok)
+}
+
+/// Fetches the detail of parent order `shop_order_id` of shop `shop_id` with the tenant's
+/// credentials.
 pub async fn order_detail(
     credentials: &Credentials,
+    shop_id: Option<&str>,
     shop_order_id: &str,
     now: Timestamp,
 ) -> Result<ShopOrderDetail, EnrichError> {
     let app_key = required(credentials, "app_key")?;
-    let access_token = required(credentials, "access_token")?;
+    let access_token = access_token(credentials, shop_id)?;
     let app_secret = o2o_enrich::newest_secret(credentials)?;
     let (query, body) = signed_query(app_key, app_secret, access_token, shop_order_id, now);
     let base = api_base(credentials, DEFAULT_API_BASE);

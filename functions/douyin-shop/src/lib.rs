@@ -48,7 +48,7 @@ static INFO: ChannelInfo = ChannelInfo {
         Setting {
             name: "access_token",
             required: true,
-            description: "the shop's access token for order.orderDetail (token.create / token.refresh); it expires and is not refreshed here: ops refresh it and update this value",
+            description: "the shop's access token for order.orderDetail (token.create / token.refresh); an app serving several shops adds `access_token_<shop_id>` per shop, which wins for that shop's messages; tokens expire and are not refreshed here: ops refresh them and update the values",
         },
         Setting {
             name: "api_base",
@@ -190,7 +190,9 @@ impl Connector for DouyinShop {
             .as_ref()
             .map(|p| p.0.clone())
             .ok_or_else(|| permanent(NormaliseError::field("data.p_id", "missing")))?;
-        let detail = api::order_detail(credentials, &p_id, o2o_core::Timestamp::now()).await?;
+        let shop_id = data.shop_id.as_ref().map(|s| s.0.as_str());
+        let detail =
+            api::order_detail(credentials, shop_id, &p_id, o2o_core::Timestamp::now()).await?;
         let draft = order::draft(mapped.event_type, &data, &detail, ctx).map_err(permanent)?;
         Ok(Normalised::Events(vec![draft]))
     }

@@ -490,3 +490,40 @@ async fn unmapped_tags_and_missing_settings_call_nothing() {
         ))
     );
 }
+
+/// An app serving several shops gets every shop's messages on one push URL: the order API is
+/// called with the token of the message's own shop (`access_token_<shop_id>`), and with
+/// `access_token` for a shop that has none of its own.
+#[tokio::test]
+async fn each_shop_is_asked_with_its_own_token_when_the_table_has_one() {
+    let server = MockServer::start().await;
+    let mut credentials = credentials(&server, None);
+    credentials.values.insert(
+        "access_token_77977".into(),
+        Secret::new("token-of-shop-77977"),
+    );
+    Mock::given(method("POST"))
+        .and(path("/order/orderDetail"))
+        .and(query_param("access_token", "token-of-shop-77977"))
+        .and(SignedLikeTheSdk)
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let result = DouyinShop.enrich(&paid(), &credentials, &ctx()).await;
+    assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
+
+    credentials.values.remove("access_token_77977");
+    credentials.values.insert(
+        "access_token_12345".into(),
+        Secret::new("token-of-another-shop"),
+    );
+    mock_detail(
+        &server,
+        ResponseTemplate::new(200).set_body_json(fixture()),
+        1,
+    )
+    .await;
+    let result = DouyinShop.enrich(&paid(), &credentials, &ctx()).await;
+    assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
+}
