@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::*;
 use o2o_core::ports::{QueueName, StoredDelivery};
@@ -34,23 +33,6 @@ async fn post_thin(server: &TestServer, id: &str, order: &str) {
         (status, reply.as_str()),
         (200, r#"{"code":0,"msg":"success"}"#)
     );
-}
-
-/// Waits (at most 10 s) until the enrichment queue is empty; returns the other two queues.
-async fn settled(server: &TestServer) -> (Vec<String>, Vec<String>) {
-    for _ in 0..500 {
-        if messages(&server.store, QueueName::Enrichment)
-            .await
-            .is_empty()
-        {
-            return (
-                messages(&server.store, QueueName::Unified).await,
-                messages(&server.store, QueueName::Quarantine).await,
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the enrichment queue did not drain within 10 s");
 }
 
 #[tokio::test]

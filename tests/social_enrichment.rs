@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use o2o_core::Secret;
 use o2o_core::ports::QueueName;
@@ -52,20 +50,12 @@ async fn platform_apis() -> MockServer {
 
 /// Waits (at most 10 s) until the enrichment queue is empty; returns the unified events.
 async fn enriched(server: &TestServer) -> Vec<Value> {
-    for _ in 0..500 {
-        if messages(&server.store, QueueName::Enrichment)
-            .await
-            .is_empty()
-        {
-            return messages(&server.store, QueueName::Unified)
-                .await
-                .iter()
-                .map(|m| serde_json::from_str(m).expect("a unified event"))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the enrichment queue did not drain within 10 s");
+    settled(server)
+        .await
+        .0
+        .iter()
+        .map(|m| serde_json::from_str(m).expect("a unified event"))
+        .collect()
 }
 
 #[tokio::test]

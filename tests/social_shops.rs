@@ -28,20 +28,6 @@ fn samples(channel: &str) -> Vec<String> {
     files
 }
 
-/// Flips one byte in the middle of the body (inside the JSON or the ciphertext).
-fn tampered(mut req: o2o_core::WebhookRequest) -> o2o_core::WebhookRequest {
-    let middle = req.body.len() / 2;
-    let byte = &mut req.body[middle];
-    *byte = if byte.is_ascii_digit() {
-        b'0' + (*byte - b'0' + 1) % 10
-    } else if *byte == b'A' {
-        b'B'
-    } else {
-        b'A'
-    };
-    req
-}
-
 #[tokio::test]
 async fn every_sample_is_accepted_once_and_refused_when_tampered_with() {
     // No enrichment worker: every accepted delivery stays where the pipeline put it, so the
@@ -83,7 +69,7 @@ async fn every_sample_is_accepted_once_and_refused_when_tampered_with() {
             );
 
             // One byte changed: refused with a JSON reason, nothing stored.
-            let (status, reason) = send(&url, &tampered(req.clone())).await;
+            let (status, reason) = send(&url, &o2o_testkit::tampered(req.clone())).await;
             assert!(
                 (400..500).contains(&status),
                 "{channel}/{file} tampered: {status} {reason}"

@@ -221,6 +221,23 @@ pub async fn messages(store: &SqliteStore, queue: QueueName) -> Vec<String> {
         .collect()
 }
 
+/// Waits (at most 10 s) until the enrichment queue is empty; returns the other two queues.
+pub async fn settled(server: &TestServer) -> (Vec<String>, Vec<String>) {
+    for _ in 0..500 {
+        if messages(&server.store, QueueName::Enrichment)
+            .await
+            .is_empty()
+        {
+            return (
+                messages(&server.store, QueueName::Unified).await,
+                messages(&server.store, QueueName::Quarantine).await,
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the enrichment queue did not drain within 10 s");
+}
+
 /// Asserts that no queue holds anything.
 pub async fn assert_all_queues_empty(store: &SqliteStore) {
     for queue in [

@@ -180,13 +180,7 @@ pub async fn round_trip(
     assert_eq!((waiting, quarantined), (0, 0));
 
     assert_eq!(function.webhook(channel, &req).await, (200, ack.to_owned()));
-    let mut tampered = req.clone();
-    let middle = tampered.body.len() / 2;
-    tampered.body[middle] = if tampered.body[middle] == b'A' {
-        b'B'
-    } else {
-        b'A'
-    };
+    let tampered = crate::tampered(req.clone());
     let (status, reason) = function.webhook(channel, &tampered).await;
     assert!((400..500).contains(&status), "tampered: {status} {reason}");
     assert_eq!(function.depths().await, [published, 0, 0], "nothing added");

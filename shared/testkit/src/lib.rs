@@ -24,3 +24,20 @@ pub mod runtime_api;
 mod unique;
 
 pub use unique::unique_name;
+
+/// `req` with one byte in the middle of its body changed (inside the JSON, a signed string, or
+/// the ciphertext): a digit becomes the next digit, anything else `A` (or `B` for an `A`), so the
+/// body stays as parseable as it was and only its signature breaks.
+pub fn tampered(mut req: o2o_core::WebhookRequest) -> o2o_core::WebhookRequest {
+    let middle = req.body.len() / 2;
+    if let Some(byte) = req.body.get_mut(middle) {
+        *byte = if byte.is_ascii_digit() {
+            b'0' + (*byte - b'0' + 1) % 10
+        } else if *byte == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+    }
+    req
+}
