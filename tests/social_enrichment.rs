@@ -8,45 +8,8 @@
 mod common;
 
 use common::*;
-use o2o_core::Secret;
 use o2o_core::ports::QueueName;
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const WECHAT_ORDER: &str =
-    include_str!("../functions/wechat-channels-shop/tests/fixtures/order-detail.json");
-const DOUYIN_ORDER: &str =
-    include_str!("../functions/douyin-shop/tests/fixtures/order-detail.json");
-const TIKTOK_ORDER: &str =
-    include_str!("../functions/tiktok-shop/tests/fixtures/order-detail.json");
-
-/// One mock server standing in for the three platforms' APIs (their paths differ).
-async fn platform_apis() -> MockServer {
-    let server = MockServer::start().await;
-    let answers = [
-        (
-            "POST",
-            "/cgi-bin/stable_token",
-            r#"{"access_token":"e2e-token","expires_in":7200}"#,
-        ),
-        ("POST", "/channels/ec/order/get", WECHAT_ORDER),
-        ("POST", "/order/orderDetail", DOUYIN_ORDER),
-        ("GET", "/order/202309/orders", TIKTOK_ORDER),
-    ];
-    for (verb, route, body) in answers {
-        Mock::given(method(verb))
-            .and(path(route))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("content-type", "application/json")
-                    .set_body_string(body),
-            )
-            .mount(&server)
-            .await;
-    }
-    server
-}
 
 /// Waits (at most 10 s) until the enrichment queue is empty; returns the unified events.
 async fn enriched(server: &TestServer) -> Vec<Value> {
@@ -60,15 +23,8 @@ async fn enriched(server: &TestServer) -> Vec<Value> {
 
 #[tokio::test]
 async fn thin_deliveries_are_acknowledged_then_enriched_into_full_orders() {
-    let apis = platform_apis().await;
-    let mut channels = dev_config().channels;
-    for channel in ["wechat-channels-shop", "douyin-shop", "tiktok-shop"] {
-        let table = channels.get_mut(channel).expect("dev config table");
-        table
-            .default
-            .values
-            .insert("api_base".to_owned(), Secret::new(apis.uri()));
-    }
+    let apis = platform_api_mocks().await;
+    let channels = dev_channels_with_api_base(&apis.uri());
     let server = start(ServerSetup {
         channels,
         ..ServerSetup::default()

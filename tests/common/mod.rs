@@ -356,3 +356,57 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
     }
 }
+
+const WECHAT_ORDER: &str =
+    include_str!("../../functions/wechat-channels-shop/tests/fixtures/order-detail.json");
+const DOUYIN_ORDER: &str =
+    include_str!("../../functions/douyin-shop/tests/fixtures/order-detail.json");
+const TIKTOK_ORDER: &str =
+    include_str!("../../functions/tiktok-shop/tests/fixtures/order-detail.json");
+
+/// The channels whose webhooks are thin: enriched from the platform's order API.
+pub const THIN_CHANNELS: [&str; 3] = ["wechat-channels-shop", "douyin-shop", "tiktok-shop"];
+
+/// One local mock standing in for the three platforms' order APIs (their paths differ), each
+/// answering with the documented response kept in the connector's `tests/fixtures/`.
+pub async fn platform_api_mocks() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let answers = [
+        (
+            "POST",
+            "/cgi-bin/stable_token",
+            r#"{"access_token":"e2e-token","expires_in":7200}"#,
+        ),
+        ("POST", "/channels/ec/order/get", WECHAT_ORDER),
+        ("POST", "/order/orderDetail", DOUYIN_ORDER),
+        ("GET", "/order/202309/orders", TIKTOK_ORDER),
+    ];
+    for (verb, route, body) in answers {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/json")
+                    .set_body_string(body),
+            )
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// The development channel tables with the thin channels' order APIs pointed at `api_base`
+/// (a local mock).
+pub fn dev_channels_with_api_base(api_base: &str) -> BTreeMap<String, ChannelConfig> {
+    let mut channels = dev_config().channels;
+    for channel in THIN_CHANNELS {
+        let table = channels.get_mut(channel).expect("dev config table");
+        table
+            .default
+            .values
+            .insert("api_base".to_owned(), o2o_core::Secret::new(api_base));
+    }
+    channels
+}
