@@ -23,9 +23,17 @@ const GOLDEN: &str = "tests/pinned/deliveries.json";
 fn samples() -> Vec<(String, String)> {
     let mut all = Vec::new();
     for channel in std::fs::read_dir(root().join("events")).expect("events/") {
-        let channel = channel.expect("entry").file_name().to_string_lossy().into_owned();
+        let channel = channel
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         for file in std::fs::read_dir(root().join("events").join(&channel)).expect("dir") {
-            let file = file.expect("entry").file_name().to_string_lossy().into_owned();
+            let file = file
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             if file.ends_with(".http") {
                 all.push((channel.clone(), file));
             }
@@ -98,7 +106,13 @@ fn stored(db: &std::path::Path) -> (Value, Value) {
                 Option<String>,
                 String,
                 String,
-            ) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            ) = (
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            );
             let body = if queue == "unified" {
                 json!(mask_received_at(&body))
             } else {
