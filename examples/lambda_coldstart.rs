@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use clap::Parser;
 use o2o_core::sample::parse_sample;
-use o2o_core::{Credentials, Secret};
+use o2o_core::{Connector, Secret, Secrets};
 use o2o_testkit::events;
 use o2o_testkit::moto::{self, AwsResources};
 use o2o_testkit::runtime_api::{Invocation, RuntimeApi};
@@ -248,21 +248,16 @@ fn delivery(sample: &o2o_core::sample::Sample, webhook_id: &str) -> Result<Value
     let mut sample = sample.clone();
     sample.headers.set("X-Shopify-Webhook-Id", webhook_id);
     sample.headers.set("X-Shopify-Event-Id", webhook_id);
-    let credentials = Credentials {
-        secrets: vec![Secret::new(SIGNING_SECRET)],
-        values: Default::default(),
-    };
+    let secrets = Secrets::new(vec![Secret::new(SIGNING_SECRET)]).expect("a secret");
+    let shopify = o2o_shopify::Shopify::build(o2o_shopify::Settings { secrets })
+        .map_err(|e| anyhow!("{e}"))?;
     let path = sample
         .path
         .split_once('?')
         .map_or(sample.path.as_str(), |(p, _)| p)
         .to_owned();
     let req = sample
-        .signed(
-            &o2o_shopify::Shopify,
-            &credentials,
-            o2o_core::Timestamp::now(),
-        )
+        .signed(&shopify, o2o_core::Timestamp::now())
         .map_err(|e| anyhow!("sign the sample: {e}"))?;
     let headers: Vec<(&str, &str)> = req.headers.iter().collect();
     let text = std::str::from_utf8(&req.body).is_ok();

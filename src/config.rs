@@ -1,11 +1,11 @@
-//! The TOML config file (`o2o.toml`): server settings and one table per channel.
+//! The TOML config file (`o2o.toml`): server settings and one table per channel, each built
+//! into its connector instance when the file is loaded (a bad setting stops the program there).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use o2o_core::config::ConfigError;
-use o2o_core::{ChannelConfig, Registry};
+use anyhow::{Context, Result};
+use o2o_core::{ChannelConfig, Channels, Registry};
 use serde::Deserialize;
 
 /// The whole file.
@@ -15,9 +15,12 @@ pub struct Config {
     /// `[server]`.
     #[serde(default)]
     pub server: ServerSettings,
-    /// `[channels.<id>]`.
+    /// `[channels.<id>]`, as written (with `env:NAME` values resolved).
     #[serde(default)]
     pub channels: BTreeMap<String, ChannelConfig>,
+    /// The connector instances built from `channels`.
+    #[serde(skip)]
+    pub instances: Channels,
 }
 
 /// `[server]`: defaults for `o2o serve` (flags win).
@@ -38,7 +41,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "o2o.db";
 
 impl Config {
-    /// Reads, resolves `env:NAME` values, and checks every channel against `registry`.
+    /// Reads, resolves `env:NAME` values, and builds every channel table with `registry`.
     pub fn load(path: &Path, registry: Registry) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
@@ -54,12 +57,9 @@ impl Config {
     ) -> Result<Self> {
         let mut config: Config = toml::from_str(text)?;
         for (channel, table) in &mut config.channels {
-            let Some(connector) = registry.get(channel) else {
-                bail!(ConfigError::UnknownChannel(channel.clone()));
-            };
             table.resolve_env(channel, env)?;
-            table.check_required(connector.info())?;
         }
+        config.instances = Channels::build(registry, &config.channels)?;
         Ok(config)
     }
 
@@ -91,11 +91,11 @@ mod tests {
     fn the_shipped_development_config_is_valid() {
         let text = include_str!("../o2o.toml");
         let config = Config::parse(text, CONNECTORS, &no_env).expect("o2o.toml parses");
-        for connector in CONNECTORS.iter() {
+        for entry in CONNECTORS.iter() {
+            let id = (entry.info)().id;
             assert!(
-                config.channels.contains_key(connector.info().id),
-                "o2o.toml configures {}",
-                connector.info().id
+                config.instances.get(id, None).is_ok(),
+                "o2o.toml configures {id}"
             );
         }
     }
@@ -110,12 +110,21 @@ mod tests {
         .expect_err("typo");
         assert_eq!(err.to_string(), "unknown channel `shopfy` in configuration");
         let err = Config::parse(
-            "[channels.shopify.tenants.a]\napp_key = \"k\"\n",
+            "[channels.shopify.tenants.a]\nsecret = [\"k\"]\n",
             CONNECTORS,
             &no_env,
         )
-        .expect_err("no secret");
-        assert_eq!(err.to_string(), "shopify/a: missing setting `secrets`");
+        .expect_err("a typo");
+        assert_eq!(
+            err.to_string(),
+            "channels.shopify.tenants.a: unknown setting `secret`, expected one of secrets"
+        );
+        let err = Config::parse("[channels.shopify.tenants.a]\n", CONNECTORS, &no_env)
+            .expect_err("no secret");
+        assert_eq!(
+            err.to_string(),
+            "channels.shopify.tenants.a: missing field `secrets`"
+        );
         let err =
             Config::parse("[server]\nport = 1\n", CONNECTORS, &no_env).expect_err("unknown key");
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
@@ -130,10 +139,8 @@ mod tests {
             &env,
         )
         .expect("config");
-        assert_eq!(
-            config.channels["shopify"].default.secrets[0].expose(),
-            "from-env"
-        );
+        assert_eq!(config.channels["shopify"].default["secrets"][0], "from-env");
+        assert!(config.instances.get("shopify", None).is_ok());
         assert_eq!(config.addr(None), DEFAULT_ADDR);
         assert_eq!(config.addr(Some("127.0.0.1:9")), "127.0.0.1:9");
     }

@@ -1,13 +1,13 @@
 //! The one table of every connector. Adding a platform adds one line here.
 
-use o2o_core::Registry;
+use o2o_core::{ConnectorEntry, Registry};
 
 /// Every connector `o2o` hosts.
 pub static CONNECTORS: Registry = Registry(&[
-    &o2o_shopify::Shopify,
-    &o2o_woocommerce::WooCommerce,
-    &o2o_wechat_channels_shop::WeChatChannelsShop,
-    &o2o_douyin_shop::DouyinShop,
-    &o2o_tiktok_shop::TikTokShop,
-    &o2o_youzan::Youzan,
+    ConnectorEntry::of::<o2o_shopify::Shopify>(),
+    ConnectorEntry::of::<o2o_woocommerce::WooCommerce>(),
+    ConnectorEntry::of::<o2o_wechat_channels_shop::WeChatChannelsShop>(),
+    ConnectorEntry::of::<o2o_douyin_shop::DouyinShop>(),
+    ConnectorEntry::of::<o2o_tiktok_shop::TikTokShop>(),
+    ConnectorEntry::of::<o2o_youzan::Youzan>(),
 ]);

@@ -66,12 +66,13 @@ fn quarantined(sample: &str, body: Option<&[u8]>) -> QueueMessage {
     let stored = StoredDelivery {
         channel: "shopify".to_owned(),
         path_tenant: None,
-        idempotency_key: format!("shopify:test:{sample}"),
+        idempotency_key: o2o_core::IdempotencyKey::from_stored(format!("shopify:test:{sample}")),
         received_at: Timestamp::now(),
         method: "POST".to_owned(),
         query: String::new(),
         headers,
         body_base64: base64::engine::general_purpose::STANDARD.encode(body.unwrap_or(&sample_body)),
+        payload_base64: None,
         error: Some("simulated parser bug".to_owned()),
     };
     QueueMessage {
@@ -88,8 +89,9 @@ async fn replay_with_the_aws_backend_moves_fixed_deliveries_on_and_keeps_the_res
     let resources = AwsResources::create(&sdk, "replay-aws").await;
     let prefix = format!("{}/", o2o_testkit::unique_name("o2o-replay"));
     // The deployed secret, as ops fill it: the same signing secret as the dev config.
-    let dev_secret = dev_config().channels["shopify"].default.secrets[0]
-        .expose()
+    let dev_secret = dev_config().channels["shopify"].default["secrets"][0]
+        .as_str()
+        .expect("a secret")
         .to_owned();
     moto::create_secret_named(
         &sdk,

@@ -122,11 +122,45 @@ fn o2o_channels_lists_every_connector_and_its_settings() {
     let output = o2o(&["channels"]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    for connector in o2o::registry::CONNECTORS.iter() {
-        let info = connector.info();
-        assert!(text.lines().any(|l| l.starts_with(info.id)), "{text}");
-        for setting in info.settings {
-            assert!(text.contains(setting.name), "{text}");
+    for entry in o2o::registry::CONNECTORS.iter() {
+        let info = (entry.info)();
+        // The channel's block: its heading line, then its indented setting lines.
+        let block: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("{} ", info.id)))
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .collect();
+        let settings = entry.settings();
+        assert!(!settings.is_empty(), "{} declares its settings", info.id);
+        assert_eq!(block.len(), settings.len(), "{}: {block:?}", info.id);
+        for setting in settings {
+            // One line per setting: its name, whether it is required, whether it is a
+            // credential, and its doc comment, all read from the settings schema.
+            let line = block
+                .iter()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", setting.name)))
+                .unwrap_or_else(|| panic!("{}: no line for {}: {text}", info.id, setting.name));
+            let required = if setting.required {
+                "required"
+            } else {
+                "optional"
+            };
+            assert!(line.contains(required), "{line}");
+            assert_eq!(line.contains(" secret "), setting.secret, "{line}");
+            assert!(
+                !setting.description.is_empty(),
+                "{}.{} has a doc comment",
+                info.id,
+                setting.name
+            );
+            assert!(line.ends_with(&setting.description), "{line}");
         }
     }
+    // Credentials are marked, identifiers are not.
+    let shopify_secrets = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("secrets "))
+        .expect("secrets");
+    assert!(shopify_secrets.contains(" secret "), "{shopify_secrets}");
 }

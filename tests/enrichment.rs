@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 
 use common::*;
 use o2o_core::ports::{QueueName, StoredDelivery};
-use o2o_core::{Connector, Headers, Registry};
-use o2o_testkit::connector::{SECRET, TEST, channel_config};
+use o2o_core::{ConnectorEntry, Headers, Registry};
+use o2o_testkit::connector::{SECRET, TestConnector, channel_config};
 
-static TEST_ONLY: &[&dyn Connector] = &[&TEST];
+static TEST_ONLY: Registry = Registry(&[ConnectorEntry::of::<TestConnector>()]);
 
 async fn server() -> TestServer {
     start(ServerSetup {
-        registry: Registry(TEST_ONLY),
+        registry: TEST_ONLY,
         channels: BTreeMap::from([("test".to_owned(), channel_config())]),
         ..ServerSetup::default()
     })
@@ -64,7 +64,7 @@ async fn an_api_that_keeps_failing_ends_in_the_quarantine_not_lost() {
     assert!(unified.is_empty());
     assert_eq!(quarantine.len(), 1);
     let stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored delivery");
-    assert_eq!(stored.idempotency_key, "test:shop:orders:ev-3");
+    assert_eq!(stored.idempotency_key.as_str(), "test:shop:orders:ev-3");
     let error = stored.error.unwrap_or_default();
     assert!(
         error.starts_with("enrichment failed 3 times: enrichment: order API answered 503"),
@@ -132,7 +132,7 @@ async fn each_record_of_a_multi_record_delivery_is_deduplicated_and_routed_on_it
     assert_eq!(orders(&unified), ["A", "B", "C"]);
     assert_eq!(quarantine.len(), 1);
     let stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored delivery");
-    assert_eq!(stored.idempotency_key, "test:shop:orders:m-4");
+    assert_eq!(stored.idempotency_key.as_str(), "test:shop:orders:m-4");
 
     // An unsigned multi-record delivery stores nothing.
     let mut unsigned = Headers::new();

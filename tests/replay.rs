@@ -7,43 +7,50 @@ mod common;
 
 use common::*;
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised,
+    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
+    Verified,
 };
 use o2o_core::ports::QueueName;
 use o2o_core::signature::SignatureError;
-use o2o_core::{Credentials, Headers, Registry, Rejection, WebhookRequest};
+use o2o_core::{ConnectorEntry, Headers, Registry, Rejection, WebhookRequest};
 use o2o_shopify::Shopify;
 
 /// Shopify with a parser bug: everything is delegated except normalisation, which fails.
-struct BuggyShopify;
+struct BuggyShopify(Shopify);
 
+#[async_trait::async_trait]
 impl Connector for BuggyShopify {
-    fn info(&self) -> &'static ChannelInfo {
-        Shopify.info()
+    type Settings = o2o_shopify::Settings;
+    type Facts = ();
+    type Message<'v> = &'v [u8];
+    type Thin = ();
+
+    fn info() -> &'static ChannelInfo {
+        Shopify::info()
     }
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        Shopify.verify(req, credentials)
+    fn build(settings: o2o_shopify::Settings) -> Result<Self, o2o_core::SettingsError> {
+        Shopify::build(settings).map(Self)
     }
-    fn parse(
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        self.0.verify(req)
+    }
+    fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
+        self.0.parse(verified)
+    }
+    fn normalise(
         &self,
-        req: &WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<Delivery, NormaliseError> {
-        Shopify.parse(req, credentials)
+        _: &DeliveryId,
+        _: &[u8],
+        _: &NormaliseContext,
+    ) -> Result<Normalised<()>, NormaliseError> {
+        Err(NormaliseError::field("payload", "simulated parser bug"))
     }
-    fn normalise(&self, _: &Delivery, _: &NormaliseContext) -> Result<Normalised, NormaliseError> {
-        Err(NormaliseError("simulated parser bug".into()))
-    }
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        Shopify.sign(req, credentials)
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        self.0.sign(req)
     }
 }
 
-static BUGGY: Registry = Registry(&[&BuggyShopify]);
+static BUGGY: Registry = Registry(&[ConnectorEntry::of::<BuggyShopify>()]);
 
 fn replay(db: &std::path::Path) -> serde_json::Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_o2o"))
@@ -64,8 +71,11 @@ fn replay(db: &std::path::Path) -> serde_json::Value {
 
 #[tokio::test]
 async fn replay_moves_fixed_deliveries_to_the_unified_queue_and_keeps_the_rest() {
+    let mut channels = dev_config().channels;
+    channels.retain(|id, _| id == "shopify");
     let server = start(ServerSetup {
         registry: BUGGY,
+        channels,
         ..ServerSetup::default()
     })
     .await;
@@ -92,13 +102,7 @@ async fn replay_moves_fixed_deliveries_to_the_unified_queue_and_keeps_the_rest()
         body: b"{\"truncated\": ".to_vec(),
         received_at: o2o_core::Timestamp::now(),
     };
-    let config = dev_config();
-    Shopify
-        .sign(
-            &mut garbage,
-            config.channels["shopify"].credentials(None).expect("creds"),
-        )
-        .expect("sign");
+    dev_channel("shopify").sign(&mut garbage).expect("sign");
     assert_eq!(post(&url, &garbage.headers, garbage.body).await.0, 200);
     assert_eq!(
         messages(&server.store, QueueName::Quarantine).await.len(),

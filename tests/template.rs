@@ -19,9 +19,8 @@ use saphyr::{LoadableYamlNode, Scalar, Yaml};
 /// The channel ids of the connector registry: the only use of the registry in this file.
 fn channel_ids() -> Vec<String> {
     o2o::registry::CONNECTORS
-        .0
         .iter()
-        .map(|c| c.info().id.to_owned())
+        .map(|entry| (entry.info)().id.to_owned())
         .collect()
 }
 

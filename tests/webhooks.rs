@@ -12,7 +12,7 @@ use o2o_core::event::UnifiedOrderEvent;
 use o2o_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
 };
-use o2o_core::{Headers, Reply, Timestamp};
+use o2o_core::{Headers, IdempotencyKey, Reply, Timestamp};
 use o2o_local::SqliteStore;
 
 #[tokio::test]
@@ -150,10 +150,6 @@ async fn an_authenticated_malformed_body_is_quarantined_and_acked() {
 }
 
 fn sign_shopify(headers: &mut Headers, body: &[u8]) {
-    let config = dev_config();
-    let credentials = config.channels["shopify"]
-        .credentials(None)
-        .expect("credentials");
     let mut req = o2o_core::WebhookRequest {
         method: "POST".to_owned(),
         path_tenant: None,
@@ -162,11 +158,7 @@ fn sign_shopify(headers: &mut Headers, body: &[u8]) {
         body: body.to_vec(),
         received_at: o2o_core::Timestamp::now(),
     };
-    o2o::registry::CONNECTORS
-        .get("shopify")
-        .expect("shopify")
-        .sign(&mut req, credentials)
-        .expect("sign");
+    dev_channel("shopify").sign(&mut req).expect("sign");
     *headers = req.headers;
 }
 
@@ -280,16 +272,16 @@ impl IdempotencyStore for Flaky {
     }
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError> {
         if take(&self.fail_completes) {
-            return Err(PortError("injected store failure".into()));
+            return Err(PortError::backend("test", "injected store failure"));
         }
         self.inner.complete(key, ack, expires_at).await
     }
-    async fn release(&self, key: &str) -> Result<(), PortError> {
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
         self.releases.fetch_add(1, Ordering::SeqCst);
         self.inner.release(key).await
     }
@@ -299,7 +291,7 @@ impl IdempotencyStore for Flaky {
 impl Queues for Flaky {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         if take(&self.fail_sends) {
-            return Err(PortError("injected queue failure".into()));
+            return Err(PortError::backend("test", "injected queue failure"));
         }
         self.inner.send(queue, messages).await
     }
@@ -368,4 +360,41 @@ async fn a_store_failure_after_enqueueing_is_retried_without_a_second_event() {
         200
     );
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 1);
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow_from_the_pipeline_and_queue_nothing() {
+    let server = start(ServerSetup::default()).await;
+    let client = reqwest::Client::new();
+    // (channel, method, the methods it allows): GET only where the platform verifies its URL
+    // with one (WeChat's echostr handshake).
+    let cases = [
+        ("shopify", reqwest::Method::GET, "POST"),
+        ("shopify", reqwest::Method::PUT, "POST"),
+        ("douyin-shop", reqwest::Method::DELETE, "POST"),
+        ("wechat-channels-shop", reqwest::Method::PUT, "GET, POST"),
+        // A GET that is not a handshake (no echostr) is not a delivery either.
+        ("wechat-channels-shop", reqwest::Method::GET, "GET, POST"),
+    ];
+    for (channel, method, allow) in cases {
+        let response = client
+            .request(method.clone(), server.webhook_url(channel))
+            .body("{}")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status().as_u16(), 405, "{channel} {method}");
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{channel} {method}"
+        );
+        let reason: serde_json::Value =
+            serde_json::from_str(&response.text().await.expect("body")).expect("JSON reason");
+        assert_eq!(reason["error"], "method_not_allowed");
+    }
+    assert_all_queues_empty(&server.store).await;
 }

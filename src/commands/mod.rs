@@ -76,30 +76,36 @@ fn load_or_default(path: &std::path::Path) -> Result<Config> {
     }
 }
 
+/// Lists every connector and its settings, read from each connector's settings schema (so
+/// it cannot drift from the code); credentials are marked `secret`.
 fn print_channels() {
-    // Setting names are padded to the longest one, so the columns line up.
-    let width = CONNECTORS
+    let entries: Vec<_> = CONNECTORS
         .iter()
-        .flat_map(|c| c.info().settings)
+        .map(|e| ((e.info)(), e.settings()))
+        .collect();
+    // Setting names are padded to the longest one, so the columns line up.
+    let width = entries
+        .iter()
+        .flat_map(|(_, settings)| settings.iter())
         .map(|s| s.name.len() + 2)
         .max()
         .unwrap_or(20);
-    for connector in CONNECTORS.iter() {
-        let info = connector.info();
+    for (info, settings) in entries {
         let kind = serde_json::to_value(info.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         println!("{:<24}{:<14}{}", info.id, kind, info.name);
-        for setting in info.settings {
+        for setting in settings {
             let required = if setting.required {
                 "required"
             } else {
                 "optional"
             };
+            let secret = if setting.secret { "secret" } else { "" };
             println!(
-                "    {:<width$}{:<10}{}",
-                setting.name, required, setting.description
+                "    {:<width$}{:<10}{:<8}{}",
+                setting.name, required, secret, setting.description
             );
         }
     }

@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
+use o2o_core::Channels;
 use o2o_core::pipeline::ReplaySummary;
 use o2o_core::ports::QueueName;
 use o2o_local::SqliteStore;
@@ -73,29 +74,29 @@ pub fn print(config: &Config, args: QueueArgs) -> Result<ExitCode> {
     })?
 }
 
-/// The SQS quarantine, with credentials from the config or from Secrets Manager.
+/// The SQS quarantine, with settings from the config or from Secrets Manager.
 async fn replay_aws(config: &Config, secret_prefix: Option<String>) -> Result<ReplaySummary> {
     let resources = o2o_aws::Resources::from_env()?;
     let sdk = o2o_aws::load_sdk_config().await;
     let channels = match secret_prefix {
-        None => config.channels.clone(),
+        None => config.instances.clone(),
         Some(prefix) => {
-            let mut channels = BTreeMap::new();
-            for connector in CONNECTORS.0 {
-                let id = connector.info().id;
+            let mut tables = BTreeMap::new();
+            for entry in CONNECTORS.iter() {
+                let id = (entry.info)().id;
                 let source = o2o_aws::CredentialSource::SecretsManager(format!("{prefix}{id}"));
                 // A channel without a secret is simply not deployed; its messages stay put.
-                match source.load(*connector, &sdk).await {
+                match source.load(id, &sdk).await {
                     Ok(table) => {
-                        channels.insert(id.to_owned(), table);
+                        tables.insert(id.to_owned(), table);
                     }
                     Err(e) => eprintln!("{id}: skipped ({e})"),
                 }
             }
-            channels
+            Channels::build(CONNECTORS, &tables)?
         }
     };
-    Ok(o2o_aws::replay::replay_quarantine(&sdk, &resources, CONNECTORS, &channels).await?)
+    Ok(o2o_aws::replay::replay_quarantine(&sdk, &resources, &channels).await?)
 }
 
 pub fn replay(config: &Config, args: ReplayArgs) -> Result<ExitCode> {
@@ -111,8 +112,7 @@ pub fn replay(config: &Config, args: ReplayArgs) -> Result<ExitCode> {
             let store = SqliteStore::open(&db)?;
             super::block_on(o2o_local::replay::replay_quarantine(
                 &store,
-                CONNECTORS,
-                &config.channels,
+                &config.instances,
             ))??
         }
         Backend::Aws => super::block_on(replay_aws(config, args.secret_prefix))??,

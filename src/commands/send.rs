@@ -25,23 +25,22 @@ pub struct SendArgs {
 }
 
 pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
-    let connector = CONNECTORS
+    let entry = CONNECTORS
         .get(&args.channel)
         .ok_or_else(|| anyhow!("unknown channel `{}` (see `o2o channels`)", args.channel))?;
-    let credentials = config
-        .channels
-        .get(&args.channel)
-        .and_then(|c| c.credentials(args.tenant.as_deref()))
-        .ok_or_else(|| anyhow!("no credentials for `{}` in the config", args.channel))?;
+    let channel = config
+        .instances
+        .get(&args.channel, args.tenant.as_deref())
+        .map_err(|_| anyhow!("no settings for `{}` in the config", args.channel))?;
     let file = args.file.unwrap_or_else(|| {
         PathBuf::from("events")
             .join(&args.channel)
-            .join(connector.info().default_sample)
+            .join((entry.info)().default_sample)
     });
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let sample = parse_sample(&bytes).with_context(|| file.display().to_string())?;
     let req = sample
-        .signed(connector, credentials, Timestamp::now())
+        .signed(channel, Timestamp::now())
         .context("signing")?;
     let url = args.to.unwrap_or_else(|| {
         let tenant = args

@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
-use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
-use o2o_local::enrichment::{EnrichmentOptions, run_enrichment_worker};
-use o2o_local::{ServerState, SqliteStore};
+use o2o_edge::Edge;
+use o2o_local::SqliteStore;
+use o2o_local::enrichment::{EnrichmentOptions, EnrichmentQueue, run_enrichment_worker};
 
 use super::Backend;
 
@@ -56,17 +56,12 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
                     (Arc::new(store), Arc::new(queues), backend)
                 }
             };
-        let state = Arc::new(ServerState {
-            registry: CONNECTORS,
-            channels: config.channels.clone(),
-            store,
-            queues,
-            options: PipelineOptions::default(),
-            max_body_bytes: config
-                .server
-                .max_body_bytes
-                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
-        });
+        let mut edge = Edge::new(CONNECTORS, config.instances.clone(), store, queues);
+        edge.max_body_bytes = config
+            .server
+            .max_body_bytes
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let edge = Arc::new(edge);
         let addr = config.addr(args.addr.as_deref());
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
@@ -74,13 +69,14 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
         tracing::info!(addr = %listener.local_addr()?, backend, channels = ?channels, "listening");
         let worker = local.map(|store| {
-            tokio::spawn(run_enrichment_worker(
+            let queue = EnrichmentQueue::new(
                 store,
-                state.clone(),
+                Arc::clone(&edge.queues),
                 EnrichmentOptions::default(),
-            ))
+            );
+            tokio::spawn(run_enrichment_worker(queue, Arc::clone(&edge)))
         });
-        o2o_local::serve(listener, state, shutdown_signal()).await?;
+        o2o_local::serve(listener, edge, shutdown_signal()).await?;
         if let Some(worker) = worker {
             worker.abort();
         }

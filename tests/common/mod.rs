@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
-use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, QueueName, Queues};
+use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
 use o2o_core::sample::parse_sample;
-use o2o_core::{ChannelConfig, Headers, Registry};
-use o2o_local::server::DEFAULT_MAX_BODY_BYTES;
-use o2o_local::{ServerState, SqliteStore};
+use o2o_core::{ChannelConfig, Channels, Headers, Registry};
+use o2o_edge::Edge;
+use o2o_local::SqliteStore;
+use o2o_local::enrichment::{EnrichmentOptions, EnrichmentQueue};
 use tokio::sync::oneshot;
 
 /// The repository root (where `o2o.toml` and `events/` live).
@@ -86,14 +87,10 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         Some(wrap) => wrap(store.clone()),
         None => (Arc::new(store.clone()), Arc::new(store.clone())),
     };
-    let state = Arc::new(ServerState {
-        registry: setup.registry,
-        channels: setup.channels,
-        store: idempotency,
-        queues,
-        options: PipelineOptions::default(),
-        max_body_bytes: setup.max_body_bytes,
-    });
+    let channels = Channels::build(setup.registry, &setup.channels).expect("channel settings");
+    let mut edge = Edge::new(setup.registry, channels, idempotency, queues);
+    edge.max_body_bytes = setup.max_body_bytes;
+    let edge = Arc::new(edge);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -101,18 +98,22 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     let (stop, stopped) = oneshot::channel::<()>();
     // The enrichment worker, with test timing: it ends with the test's runtime.
     if setup.enrichment {
-        tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
+        let queue = EnrichmentQueue::new(
             store.clone(),
-            state.clone(),
-            o2o_local::enrichment::EnrichmentOptions {
+            Arc::clone(&edge.queues),
+            EnrichmentOptions {
                 poll: std::time::Duration::from_millis(20),
                 first_retry: std::time::Duration::from_millis(20),
                 max_retry: std::time::Duration::from_millis(100),
                 max_attempts: 3,
             },
+        );
+        tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
+            queue,
+            Arc::clone(&edge),
         ));
     }
-    tokio::spawn(o2o_local::serve(listener, state, async {
+    tokio::spawn(o2o_local::serve(listener, edge, async {
         let _ = stopped.await;
     }));
     TestServer {
@@ -124,20 +125,17 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     }
 }
 
+/// The development instance of `channel` (built from `o2o.toml`).
+pub fn dev_channel(channel: &str) -> std::sync::Arc<dyn o2o_core::Channel> {
+    let config = dev_config();
+    let table = &config.channels[channel].default;
+    let entry = CONNECTORS.get(channel).expect("connector");
+    (entry.build)(table, channel).expect("dev settings build")
+}
+
 /// A sample delivery from `events/<channel>/<file>`, signed with the dev config's secret.
 pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
-    let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
-    let sample = parse_sample(&bytes).expect("parse sample");
-    let mut req = sample.into_request(o2o_core::Timestamp::now());
-    let config = dev_config();
-    let credentials = config.channels[channel]
-        .credentials(None)
-        .expect("credentials");
-    CONNECTORS
-        .get(channel)
-        .expect("connector")
-        .sign(&mut req, credentials)
-        .expect("sign");
+    let req = signed_request(channel, file);
     (req.headers, req.body)
 }
 
@@ -145,17 +143,9 @@ pub fn signed_sample(channel: &str, file: &str) -> (Headers, Vec<u8>) {
 /// encrypted body) with the dev config's credentials for `channel`.
 pub fn signed_request(channel: &str, file: &str) -> o2o_core::WebhookRequest {
     let bytes = std::fs::read(root().join("events").join(channel).join(file)).expect("sample");
-    let config = dev_config();
-    let credentials = config.channels[channel]
-        .credentials(None)
-        .expect("credentials");
     parse_sample(&bytes)
         .expect("parse sample")
-        .signed(
-            CONNECTORS.get(channel).expect("connector"),
-            credentials,
-            o2o_core::Timestamp::now(),
-        )
+        .signed(dev_channel(channel).as_ref(), o2o_core::Timestamp::now())
         .expect("sign")
 }
 
@@ -403,10 +393,7 @@ pub fn dev_channels_with_api_base(api_base: &str) -> BTreeMap<String, ChannelCon
     let mut channels = dev_config().channels;
     for channel in THIN_CHANNELS {
         let table = channels.get_mut(channel).expect("dev config table");
-        table
-            .default
-            .values
-            .insert("api_base".to_owned(), o2o_core::Secret::new(api_base));
+        table.default.insert("api_base".to_owned(), api_base.into());
     }
     channels
 }

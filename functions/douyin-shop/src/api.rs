@@ -20,8 +20,11 @@
 //! `DoudianOpRequest` refreshes the token on exactly these) and the other credential
 //! sub_codes → transient (ops refresh the token, then the message is redriven).
 
-use o2o_core::{Credentials, EnrichError, Timestamp};
-use o2o_enrich::{api_base, http, request_timeout, required, send_json};
+use std::collections::BTreeMap;
+
+use o2o_core::settings::{Identifier, Secret};
+use o2o_core::{EnrichError, Timestamp};
+use o2o_enrich::{ApiClient, send_json};
 use serde::Deserialize;
 
 use crate::order::ShopOrderDetail;
@@ -83,45 +86,58 @@ pub fn signed_query(
     (query, param_json)
 }
 
-/// The access token for `shop_id`: `access_token_<shop_id>` when the table has one (an app that
-/// serves several shops receives all their messages on one push URL, and each shop authorises the
-/// app with its own token), else `access_token`.
-pub fn access_token<'c>(
-    credentials: &'c Credentials,
-    shop_id: Option<&str>,
-) -> Result<&'c str, EnrichError> {
-    shop_id
-        .and_then(|shop| credentials.value(&format!("access_token_{shop}")))
-        .map(|token| token.expose())
-        .filter(|token| !token.is_empty())
-        .map_or_else(|| required(credentials, "access_token"), Ok)
+/// The `order.orderDetail` call of one app: its client and credentials, built once.
+#[derive(Debug)]
+pub struct OrderApi {
+    /// The API's base URL and HTTP client.
+    pub client: ApiClient,
+    /// The app key.
+    pub app_key: Identifier,
+    /// The app secret the calls are signed with (the newest listed).
+    pub app_secret: Secret,
+    /// The shop's access token.
+    pub access_token: Secret,
+    /// Access tokens by shop id, for an app that serves several shops on one push URL (each
+    /// shop authorises the app with its own token); they win over `access_token`.
+    pub shop_tokens: BTreeMap<String, Secret>,
 }
 
-/// Fetches the detail of parent order `shop_order_id` of shop `shop_id` with the tenant's
-/// credentials.
-pub async fn order_detail(
-    credentials: &Credentials,
-    shop_id: Option<&str>,
-    shop_order_id: &str,
-    now: Timestamp,
-) -> Result<ShopOrderDetail, EnrichError> {
-    let app_key = required(credentials, "app_key")?;
-    let access_token = access_token(credentials, shop_id)?;
-    let app_secret = o2o_enrich::newest_secret(credentials)?;
-    let (query, body) = signed_query(app_key, app_secret, access_token, shop_order_id, now);
-    let base = api_base(credentials, DEFAULT_API_BASE);
-    let mut url = reqwest::Url::parse(&format!("{base}/order/orderDetail"))
-        .map_err(|_| EnrichError::Transient("setting `api_base` is not a URL".into()))?;
-    url.query_pairs_mut()
-        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-    let request = http()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-open-no-old-err-code", "1")
-        .timeout(request_timeout(credentials))
-        .body(body);
-    let answer: Answer = send_json(API, request).await?;
-    classify(answer)
+impl OrderApi {
+    /// The access token for `shop_id`: its own when configured, else `access_token`.
+    pub fn access_token(&self, shop_id: Option<&str>) -> &Secret {
+        shop_id
+            .and_then(|shop| self.shop_tokens.get(shop))
+            .unwrap_or(&self.access_token)
+    }
+
+    /// Fetches the detail of parent order `shop_order_id` of shop `shop_id`, signed at `now`.
+    pub async fn order_detail(
+        &self,
+        shop_id: Option<&str>,
+        shop_order_id: &str,
+        now: Timestamp,
+    ) -> Result<ShopOrderDetail, EnrichError> {
+        let (query, body) = signed_query(
+            self.app_key.as_str(),
+            self.app_secret.expose(),
+            self.access_token(shop_id).expose(),
+            shop_order_id,
+            now,
+        );
+        let mut url = reqwest::Url::parse(&self.client.url("/order/orderDetail"))
+            .map_err(|_| EnrichError::Transient("setting `api_base` is not a URL".into()))?;
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        let request = self
+            .client
+            .http()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-open-no-old-err-code", "1")
+            .body(body);
+        let answer: Answer = send_json(API, request).await?;
+        classify(answer)
+    }
 }
 
 /// Sorts an answer into the detail, a transient or a permanent failure. Messages carry the

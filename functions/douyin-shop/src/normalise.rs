@@ -10,10 +10,10 @@
 //! citing its official doc page `https://op.jinritemai.com/docs/message-docs/30/<id>`), agreeing
 //! with `renhonghai/doudian-sdk` `src/Constants/MessageTagConstant.php` for 100, 101, 103.
 
-use o2o_core::connector::{Delivery, NormaliseError, Normalised};
+use o2o_core::connector::{NormaliseError, Normalised};
 use o2o_core::event::EventType;
 
-use crate::payload::Record;
+use crate::payload::MessageData;
 
 /// The tag of the test record the platform posts when a push URL is saved:
 /// `[{"tag":"0","msg_id":"0","data":"2020-09-10T16:27:56.52842897+08:00"}]` [C-2]
@@ -81,40 +81,83 @@ pub fn lookup(tag: &str) -> Option<&'static Tag> {
     TAGS.iter().find(|t| t.tag == tag)
 }
 
+/// One record as `parse` read it: its tag, and its data (absent for the test record).
+#[derive(Debug)]
+pub struct Message {
+    /// The tag (`"101"`).
+    pub tag: String,
+    /// The message's data, read once.
+    pub data: Option<MessageData>,
+}
+
+/// What enrichment needs of a mapped record.
+#[derive(Debug)]
+pub struct Thin {
+    /// The unified event it becomes.
+    pub event_type: EventType,
+    /// The parent order to fetch.
+    pub p_id: String,
+    /// The message's data.
+    pub data: MessageData,
+}
+
 /// Maps one record by its tag: the test record and unmapped tags are ignored, mapped ones
 /// need the order detail API.
-pub fn normalise(delivery: &Delivery) -> Result<Normalised, NormaliseError> {
-    let record = Record::parse(&delivery.payload)?;
-    if record.tag.0 == TEST_TAG {
+pub fn normalise(message: Message) -> Result<Normalised<Thin>, NormaliseError> {
+    if message.tag == TEST_TAG {
         return Ok(Normalised::Ignored("test message".to_owned()));
     }
-    let Some(mapped) = lookup(&record.tag.0) else {
+    let Some(mapped) = lookup(&message.tag) else {
         return Ok(Normalised::Ignored(format!(
             "tag {} is not mapped",
-            record.tag.0
+            message.tag
         )));
     };
+    let data = message
+        .data
+        .ok_or_else(|| NormaliseError::field("data", "missing"))?;
     // The enrichment asks the API for `p_id`: a message without it cannot be enriched.
-    let data = record.data()?;
-    if data.p_id.is_none() {
+    let Some(p_id) = data.p_id.as_ref().map(|p| p.0.clone()) else {
         return Err(NormaliseError::field(
             "data.p_id",
             format!("missing in a {} message", mapped.name),
         ));
-    }
-    Ok(Normalised::Enrich)
+    };
+    Ok(Normalised::Enrich(Thin {
+        event_type: mapped.event_type,
+        p_id,
+        data,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::Record;
 
-    fn delivery(body: &str) -> Delivery {
-        Delivery {
-            tenant: "77977".into(),
-            external_event_id: "m".into(),
-            topic: "t".into(),
-            payload: body.as_bytes().to_vec(),
+    /// One record read as `DouyinShop::parse` reads it (data skipped for the test tag).
+    fn message(body: &str) -> Message {
+        let record = Record::parse(body.as_bytes()).expect("record");
+        let data = (record.tag.0 != TEST_TAG).then(|| record.data().expect("data"));
+        Message {
+            tag: record.tag.0,
+            data,
+        }
+    }
+
+    /// What `normalise` made of it, with the thin reading as (event type, p_id, shop_id).
+    type Outcome = Result<Normalised<(EventType, String, Option<String>)>, String>;
+
+    fn outcome(body: &str) -> Outcome {
+        match normalise(message(body)) {
+            Ok(Normalised::Enrich(thin)) => Ok(Normalised::Enrich((
+                thin.event_type,
+                thin.p_id,
+                thin.data.shop_id.map(|s| s.0),
+            ))),
+            Ok(Normalised::Events(events)) => Ok(Normalised::Events(events)),
+            Ok(Normalised::Ignored(reason)) => Ok(Normalised::Ignored(reason)),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -134,27 +177,44 @@ mod tests {
             assert_eq!(lookup(t).map(|m| m.event_type), Some(event_type), "tag {t}");
             let body = format!(r#"{{"tag":"{t}","msg_id":"m","data":"{{\"p_id\":1}}"}}"#);
             assert_eq!(
-                normalise(&delivery(&body)),
-                Ok(Normalised::Enrich),
+                outcome(&body),
+                Ok(Normalised::Enrich((event_type, "1".into(), None))),
                 "tag {t}"
             );
         }
         assert_eq!(
-            normalise(&delivery(r#"{"tag":"400","msg_id":"m","data":"{}"}"#)),
+            outcome(
+                r#"{"tag":"101","msg_id":"m","data":"{\"p_id\":4837328765348566675,\"shop_id\":77977}"}"#
+            ),
+            Ok(Normalised::Enrich((
+                EventType::PaymentSucceeded,
+                "4837328765348566675".into(),
+                Some("77977".into())
+            ))),
+            "ids above 2^53 stay exact"
+        );
+        assert_eq!(
+            outcome(r#"{"tag":"400","msg_id":"m","data":"{}"}"#),
             Ok(Normalised::Ignored("tag 400 is not mapped".into()))
         );
         assert_eq!(
-            normalise(&delivery(
-                r#"{"tag":"0","msg_id":"0","data":"2020-09-10T16:27:56+08:00"}"#
-            )),
+            outcome(r#"{"tag":"0","msg_id":"0","data":"2020-09-10T16:27:56+08:00"}"#),
             Ok(Normalised::Ignored("test message".into()))
         );
         assert_eq!(
-            normalise(&delivery(
-                r#"{"tag":"101","msg_id":"m","data":"{\"shop_id\":1}"}"#
-            ))
-            .map_err(|e| e.0),
+            outcome(r#"{"tag":"101","msg_id":"m","data":"{\"shop_id\":1}"}"#),
             Err("data.p_id: missing in a trade_TradePaid message".into())
+        );
+        // A mapped tag without data at all (parse reads data for every non-test tag, so only a
+        // hand-built message gets here).
+        assert_eq!(
+            normalise(Message {
+                tag: "101".into(),
+                data: None
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+            Err("data: missing".into())
         );
     }
 }

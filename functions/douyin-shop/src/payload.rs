@@ -52,7 +52,9 @@ impl Record {
         serde_json::from_str(json).map_err(|e| {
             NormaliseError::field(
                 "data",
-                NormaliseError::from(e).0.trim_start_matches("payload: "),
+                NormaliseError::from(e)
+                    .to_string()
+                    .trim_start_matches("payload: "),
             )
         })
     }
@@ -226,8 +228,9 @@ mod tests {
             .expect("record")
             .data()
             .expect_err("data is not JSON");
-        assert!(bad.0.starts_with("data: "), "{}", bad.0);
-        assert!(!bad.0.contains("not json"));
+        let bad = bad.to_string();
+        assert!(bad.starts_with("data: "), "{bad}");
+        assert!(!bad.contains("not json"));
         assert!(Record::parse(br#"{"msg_id":"1"}"#).is_err());
         assert_eq!(
             serde_json::from_str::<Num>("\"12\"").map(|n| n.0).ok(),

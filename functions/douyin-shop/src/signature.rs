@@ -43,23 +43,13 @@ pub fn event_sign(app_key: &str, body: &[u8], app_secret: &str) -> String {
 
 /// Checks `app-id` and `event-sign` over the exact raw body, trying every active secret.
 ///
-/// `app_key` is the configured app key (`None`: the channel is misconfigured, a 500).
+/// `app_key` is the configured app key.
 pub fn verify_event(
     headers: &Headers,
     body: &[u8],
-    app_key: Option<&str>,
+    app_key: &str,
     secrets: &[Secret],
 ) -> Result<(), Rejection> {
-    let app_key = app_key.filter(|k| !k.is_empty()).ok_or_else(|| {
-        Rejection::new(
-            500,
-            "channel_misconfigured",
-            "setting `app_key` is not configured",
-        )
-    })?;
-    if secrets.is_empty() {
-        return Err(SignatureError::NoSecret.into());
-    }
     // The app key is a public id, not a secret: a plain comparison is fine.
     if headers.get(APP_ID_HEADER).map(str::trim) != Some(app_key) {
         return Err(Rejection::unauthorized(
@@ -113,6 +103,7 @@ pub fn api_sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use o2o_core::settings::parse_settings;
 
     /// No official test vector exists for either scheme: the official SDKs ship no tests and the
     /// 抖店 docs were not reachable. MD5 itself is checked against RFC 1321's own test suite
@@ -171,61 +162,88 @@ mod tests {
         for secret in ["new-secret", "old-secret"] {
             let sign = event_sign(key, body, secret);
             assert_eq!(
-                verify_event(&headers(Some(key), Some(&sign)), body, Some(key), &secrets),
+                verify_event(&headers(Some(key), Some(&sign)), body, key, &secrets),
                 Ok(())
             );
             let upper = sign.to_ascii_uppercase();
             assert_eq!(
-                verify_event(&headers(Some(key), Some(&upper)), body, Some(key), &secrets),
+                verify_event(&headers(Some(key), Some(&upper)), body, key, &secrets),
                 Ok(())
             );
         }
         let sign = event_sign(key, body, "new-secret");
-        let code = |h: Headers, b: &[u8], k: Option<&str>, s: &[Secret]| {
+        let code = |h: Headers, b: &[u8], k: &str, s: &[Secret]| {
             verify_event(&h, b, k, s).map_err(|r| (r.status, r.code))
         };
         assert_eq!(
-            code(headers(Some(key), Some(&sign)), b"[]", Some(key), &secrets),
+            code(headers(Some(key), Some(&sign)), b"[]", key, &secrets),
             Err((401, "signature_mismatch"))
         );
         assert_eq!(
             code(
                 headers(Some("7000000000000000002"), Some(&sign)),
                 body,
-                Some(key),
+                key,
                 &secrets
             ),
             Err((401, "wrong_app"))
         );
         assert_eq!(
-            code(headers(None, Some(&sign)), body, Some(key), &secrets),
+            code(headers(None, Some(&sign)), body, key, &secrets),
             Err((401, "wrong_app"))
         );
         assert_eq!(
-            code(headers(Some(key), None), body, Some(key), &secrets),
+            code(headers(Some(key), None), body, key, &secrets),
             Err((401, "signature_missing"))
         );
         assert_eq!(
-            code(headers(Some(key), Some("xyz")), body, Some(key), &secrets),
+            code(headers(Some(key), Some("xyz")), body, key, &secrets),
             Err((401, "signature_malformed"))
         );
+        // With no secret nothing verifies (fail closed); settings never get here without one.
         assert_eq!(
-            code(headers(Some(key), Some(&sign)), body, None, &secrets),
-            Err((500, "channel_misconfigured"))
-        );
-        assert_eq!(
-            code(headers(Some(key), Some(&sign)), body, Some(key), &[]),
-            Err((500, "channel_misconfigured"))
+            code(headers(Some(key), Some(&sign)), body, key, &[]),
+            Err((401, "signature_mismatch"))
         );
         // A secret that is no longer listed does not verify.
         assert_eq!(
-            code(
-                headers(Some(key), Some(&sign)),
-                body,
-                Some(key),
-                &secrets[1..]
-            ),
+            code(headers(Some(key), Some(&sign)), body, key, &secrets[1..]),
             Err((401, "signature_mismatch"))
+        );
+    }
+
+    /// A missing app key or an empty secret list used to reach `verify_event` and answer 500
+    /// `channel_misconfigured`; the settings now refuse them at start-up, naming the setting.
+    #[test]
+    fn a_missing_app_key_or_no_secret_stops_start_up() {
+        let table = |json: serde_json::Value| match json {
+            serde_json::Value::Object(map) => map,
+            _ => panic!("a table"),
+        };
+        let err = parse_settings::<crate::Settings>(
+            &table(serde_json::json!({
+                "secrets": ["dev-douyin-app-secret"],
+                "access_token": "t"
+            })),
+            "channels.douyin-shop",
+        )
+        .expect_err("no app key");
+        assert_eq!(
+            err.to_string(),
+            "channels.douyin-shop: missing field `app_key`"
+        );
+        let err = parse_settings::<crate::Settings>(
+            &table(serde_json::json!({
+                "app_key": "7000000000000000001",
+                "secrets": [],
+                "access_token": "t"
+            })),
+            "channels.douyin-shop",
+        )
+        .expect_err("no secret");
+        assert_eq!(
+            err.to_string(),
+            "channels.douyin-shop.secrets: lists no secret"
         );
     }
 }

@@ -12,17 +12,21 @@
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use o2o_core::connector::{Delivery, NormaliseContext, Normalised};
+use o2o_core::connector::{NormaliseContext, Normalised};
 use o2o_core::event::{
     Address, Courier, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order,
     OrderStatus, PaymentLine, Totals,
 };
 use o2o_core::money::{Currency, Money};
-use o2o_core::{Connector, Credentials, EnrichError, Secret, Timestamp};
-use o2o_douyin_shop::DouyinShop;
+use o2o_core::settings::parse_settings;
+use o2o_core::{Connector, EnrichError, Headers, Timestamp, WebhookRequest};
+use o2o_douyin_shop::{DouyinShop, Settings, Thin};
+use o2o_testkit::samples::{dev_connector, dev_connector_with, dev_table, read};
+use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+/// The values of `[channels.douyin-shop]` in o2o.toml, which the connectors below are built from.
 const APP_KEY: &str = "7000000000000000001";
 const APP_SECRET: &str = "dev-douyin-app-secret";
 const TOKEN: &str = "dev-douyin-access-token";
@@ -32,37 +36,53 @@ fn fixture() -> serde_json::Value {
     serde_json::from_str(include_str!("fixtures/order-detail.json")).expect("fixture")
 }
 
-fn credentials(server: &MockServer, timeout_ms: Option<&str>) -> Credentials {
-    let mut c = Credentials {
-        secrets: vec![Secret::new(APP_SECRET)],
-        ..Credentials::default()
-    };
-    for (k, v) in [
-        ("app_key", APP_KEY),
-        ("access_token", TOKEN),
-        ("api_base", server.uri().as_str()),
-    ] {
-        c.values.insert(k.into(), Secret::new(v));
-    }
+/// The dev connector calling the mock, with a request timeout when given, and `changes`.
+fn connector_with(
+    server: &MockServer,
+    timeout_ms: Option<u64>,
+    changes: &[(&str, serde_json::Value)],
+) -> DouyinShop {
+    let mut settings = vec![("api_base", json!(server.uri()))];
     if let Some(ms) = timeout_ms {
-        c.values.insert("api_timeout_ms".into(), Secret::new(ms));
+        settings.push(("api_timeout_ms", json!(ms)));
     }
-    c
+    settings.extend(changes.iter().cloned());
+    dev_connector_with::<DouyinShop>(&settings)
 }
 
-/// One record of the samples (`tag`, data JSON).
-fn delivery(tag: &str, data: &str) -> Delivery {
-    let record = serde_json::json!({"tag": tag, "msg_id": format!("m-{tag}"), "data": data});
-    Delivery {
-        tenant: "77977".into(),
-        external_event_id: format!("m-{tag}"),
-        topic: tag.into(),
-        payload: record.to_string().into_bytes(),
+fn connector(server: &MockServer, timeout_ms: Option<u64>) -> DouyinShop {
+    connector_with(server, timeout_ms, &[])
+}
+
+/// One record of the samples (`tag`, data JSON), as a delivery of it reads at ingest.
+fn record(tag: &str, data: &str) -> (String, Normalised<Thin>) {
+    let record = json!({"tag": tag, "msg_id": format!("m-{tag}"), "data": data});
+    let req = WebhookRequest {
+        method: "POST".into(),
+        path_tenant: None,
+        query: String::new(),
+        headers: Headers::new(),
+        body: record.to_string().into_bytes(),
+        received_at: ctx().received_at,
+    };
+    let (id, normalised) = read(&dev_connector::<DouyinShop>(), &req).expect("parses");
+    assert_eq!(id.external_event_id, format!("m-{tag}"));
+    (id.tenant, normalised.expect("normalises"))
+}
+
+/// The thin reading of a mapped record: what the enrichment worker gets.
+fn thin(tag: &str, data: &str) -> Thin {
+    match record(tag, data) {
+        (tenant, Normalised::Enrich(thin)) => {
+            assert_eq!(tenant, "77977", "data.shop_id");
+            thin
+        }
+        (_, other) => panic!("tag {tag}: expected a thin reading, got {other:?}"),
     }
 }
 
-fn paid() -> Delivery {
-    delivery(
+fn paid() -> Thin {
+    thin(
         "101",
         r#"{"pay_amount":1990,"s_ids":[4837328765348566676,4837328765348566677],"order_status":2,"order_type":0,"pay_time":1630373504,"p_id":4837328765348566675,"shop_id":77977,"store_id":8794053,"pay_type":1,"biz":2}"#,
     )
@@ -144,8 +164,8 @@ async fn a_paid_message_becomes_a_full_payment_event() {
         1,
     )
     .await;
-    let result = DouyinShop
-        .enrich(&paid(), &credentials(&server, None), &ctx())
+    let result = connector(&server, None)
+        .enrich(paid(), &ctx())
         .await
         .expect("enriched");
     let Normalised::Events(events) = result else {
@@ -345,11 +365,12 @@ async fn every_mapped_tag_gets_its_event_type_time_and_extras() {
         cases.len() as u64,
     )
     .await;
+    let connector = connector(&server, None);
     for (tag, data, event_type, time) in cases {
-        let result = DouyinShop
-            .enrich(&delivery(tag, data), &credentials(&server, None), &ctx())
-            .await
-            .expect("enriched");
+        let thin = thin(tag, data);
+        assert_eq!(thin.event_type, event_type, "tag {tag}");
+        assert_eq!(thin.p_id, P_ID, "tag {tag}");
+        let result = connector.enrich(thin, &ctx()).await.expect("enriched");
         let Normalised::Events(events) = result else {
             panic!("{tag}: expected events, got {result:?}");
         };
@@ -388,12 +409,10 @@ async fn order_not_found_is_permanent() {
             "sub_msg": "订单不存在", "log_id": "2021083109314401020812109511046", "data": {}
         });
         mock_detail(&server, ResponseTemplate::new(200).set_body_json(answer), 1).await;
-        let result = DouyinShop
-            .enrich(&paid(), &credentials(&server, None), &ctx())
-            .await;
+        let result = connector(&server, None).enrich(paid(), &ctx()).await;
         assert_eq!(
-            result,
-            Err(EnrichError::Permanent(format!(
+            result.err(),
+            Some(EnrichError::Permanent(format!(
                 "douyin-shop order detail: code 40004 sub_code {sub_code}"
             )))
         );
@@ -413,9 +432,7 @@ async fn busy_throttled_and_expired_token_answers_are_transient() {
         let answer =
             serde_json::json!({"code": code, "msg": "?", "sub_code": sub_code, "sub_msg": "?"});
         mock_detail(&server, ResponseTemplate::new(200).set_body_json(answer), 1).await;
-        let result = DouyinShop
-            .enrich(&paid(), &credentials(&server, None), &ctx())
-            .await;
+        let result = connector(&server, None).enrich(paid(), &ctx()).await;
         assert!(
             matches!(&result, Err(EnrichError::Transient(m)) if m.contains(sub_code) && !m.contains(TOKEN)),
             "{sub_code}: {result:?}"
@@ -427,12 +444,10 @@ async fn busy_throttled_and_expired_token_answers_are_transient() {
 async fn http_5xx_is_transient() {
     let server = MockServer::start().await;
     mock_detail(&server, ResponseTemplate::new(503), 1).await;
-    let result = DouyinShop
-        .enrich(&paid(), &credentials(&server, None), &ctx())
-        .await;
+    let result = connector(&server, None).enrich(paid(), &ctx()).await;
     assert_eq!(
-        result,
-        Err(EnrichError::Transient(
+        result.err(),
+        Some(EnrichError::Transient(
             "douyin-shop order detail: HTTP 503".into()
         ))
     );
@@ -450,18 +465,19 @@ async fn a_slow_answer_times_out_as_transient() {
     )
     .await;
     let started = std::time::Instant::now();
-    let result = DouyinShop
-        .enrich(&paid(), &credentials(&server, Some("300")), &ctx())
-        .await;
+    let result = connector(&server, Some(300)).enrich(paid(), &ctx()).await;
     assert_eq!(
-        result,
-        Err(EnrichError::Transient(
+        result.err(),
+        Some(EnrichError::Transient(
             "douyin-shop order detail: timed out".into()
         ))
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
+/// An unmapped tag normalises to `Ignored` at ingest: no thin reading, so nothing to enrich.
+/// A missing access token used to be a transient error per enrichment; the settings now refuse
+/// it when the channel is built.
 #[tokio::test]
 async fn unmapped_tags_and_missing_settings_call_nothing() {
     let server = MockServer::start().await;
@@ -471,24 +487,24 @@ async fn unmapped_tags_and_missing_settings_call_nothing() {
         0,
     )
     .await;
-    let product = delivery(
+    let product = record(
         "400",
         r#"{"product_id":3473196049974326153,"shop_id":77977}"#,
     );
-    assert_eq!(
-        DouyinShop
-            .enrich(&product, &credentials(&server, None), &ctx())
-            .await,
-        Ok(Normalised::Ignored("tag 400 is not mapped".into()))
+    assert!(
+        matches!(&product, (tenant, Normalised::Ignored(reason)) if tenant == "77977" && reason == "tag 400 is not mapped"),
+        "{product:?}"
     );
-    let mut no_token = credentials(&server, None);
-    no_token.values.remove("access_token");
+    let mut no_token = dev_table("douyin-shop");
+    no_token.insert("api_base".into(), json!(server.uri()));
+    no_token.remove("access_token");
     assert_eq!(
-        DouyinShop.enrich(&paid(), &no_token, &ctx()).await,
-        Err(EnrichError::Transient(
-            "setting `access_token` is not configured".into()
-        ))
+        parse_settings::<Settings>(&no_token, "channels.douyin-shop")
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err("channels.douyin-shop: missing field `access_token`".into())
     );
+    // `expect(0)` is checked when the server drops.
 }
 
 /// An app serving several shops gets every shop's messages on one push URL: the order API is
@@ -497,10 +513,10 @@ async fn unmapped_tags_and_missing_settings_call_nothing() {
 #[tokio::test]
 async fn each_shop_is_asked_with_its_own_token_when_the_table_has_one() {
     let server = MockServer::start().await;
-    let mut credentials = credentials(&server, None);
-    credentials.values.insert(
-        "access_token_77977".into(),
-        Secret::new("token-of-shop-77977"),
+    let own_token = connector_with(
+        &server,
+        None,
+        &[("access_token_77977", json!("token-of-shop-77977"))],
     );
     Mock::given(method("POST"))
         .and(path("/order/orderDetail"))
@@ -510,13 +526,13 @@ async fn each_shop_is_asked_with_its_own_token_when_the_table_has_one() {
         .expect(1)
         .mount(&server)
         .await;
-    let result = DouyinShop.enrich(&paid(), &credentials, &ctx()).await;
+    let result = own_token.enrich(paid(), &ctx()).await;
     assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
 
-    credentials.values.remove("access_token_77977");
-    credentials.values.insert(
-        "access_token_12345".into(),
-        Secret::new("token-of-another-shop"),
+    let another_shop = connector_with(
+        &server,
+        None,
+        &[("access_token_12345", json!("token-of-another-shop"))],
     );
     mock_detail(
         &server,
@@ -524,6 +540,6 @@ async fn each_shop_is_asked_with_its_own_token_when_the_table_has_one() {
         1,
     )
     .await;
-    let result = DouyinShop.enrich(&paid(), &credentials, &ctx()).await;
+    let result = another_shop.enrich(paid(), &ctx()).await;
     assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
 }

@@ -27,7 +27,7 @@ async fn a_push_is_acknowledged_then_enriched_by_the_same_binary() {
     });
     let run = round_trip(
         env!("CARGO_BIN_EXE_douyin-shop"),
-        &DouyinShop,
+        o2o_core::ConnectorEntry::of::<DouyinShop>(),
         include_bytes!("../../../events/douyin-shop/trade-paid.http"),
         &table,
         r#"{"code":0,"msg":"success"}"#,

@@ -7,10 +7,20 @@
 
 use std::path::{Path, PathBuf};
 
-use o2o_core::connector::{Delivery, NormaliseContext, Normalised};
+use o2o_core::connector::{DeliveryId, Normalised, Verified};
+use o2o_core::event::EventType;
+use o2o_core::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+};
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector, Credentials, Secret, Timestamp, WebhookRequest};
-use o2o_douyin_shop::{ACK_BODY, DouyinShop};
+use o2o_core::settings::parse_settings;
+use o2o_core::{
+    Connector, ConnectorEntry, IdempotencyKey, Outcome, Pipeline, Rejection, Reply, Timestamp,
+    WebhookRequest,
+};
+use o2o_douyin_shop::{ACK_BODY, DouyinShop, Settings};
+use o2o_testkit::samples::{dev_connector, dev_connector_with, dev_table, read};
+use serde_json::json;
 
 /// The sample files, one test each ([`every_sample_has_a_test`] keeps this complete).
 const COVERED: &[&str] = &[
@@ -30,17 +40,9 @@ const COVERED: &[&str] = &[
 const APP_KEY: &str = "7000000000000000001";
 const APP_SECRET: &str = "dev-douyin-app-secret";
 
-fn credentials() -> Credentials {
-    let mut c = Credentials {
-        secrets: vec![Secret::new(APP_SECRET)],
-        ..Credentials::default()
-    };
-    c.values.insert("app_key".into(), Secret::new(APP_KEY));
-    c.values.insert(
-        "access_token".into(),
-        Secret::new("dev-douyin-access-token"),
-    );
-    c
+/// The connector built from `[channels.douyin-shop]` in o2o.toml.
+fn connector() -> DouyinShop {
+    dev_connector::<DouyinShop>()
 }
 
 fn received_at() -> Timestamp {
@@ -51,33 +53,42 @@ fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/douyin-shop")
 }
 
-/// The sample, signed with the dev credentials.
-fn signed(name: &str) -> WebhookRequest {
+/// The sample, signed by `connector` (its app key and newest secret).
+fn signed_by(name: &str, connector: &DouyinShop) -> WebhookRequest {
     assert!(COVERED.contains(&name), "add {name} to COVERED");
     let bytes = std::fs::read(samples_dir().join(name)).expect("sample file");
     parse_sample(&bytes)
         .expect("an HTTP request")
-        .signed(&DouyinShop, &credentials(), received_at())
+        .signed(connector, received_at())
         .expect("signed")
 }
 
+/// The sample, signed with the dev settings.
+fn signed(name: &str) -> WebhookRequest {
+    signed_by(name, &connector())
+}
+
+/// What `normalise` made of a record; a thin reading as (event type, p_id to fetch).
+type Reading = Normalised<(EventType, String)>;
+
 /// What one record of a delivery became.
 struct Parsed {
-    delivery: Delivery,
-    normalised: Normalised,
+    /// The record's bytes, as split from the body.
+    record: Vec<u8>,
+    id: DeliveryId,
+    normalised: Reading,
 }
 
 /// Verifies, splits, parses and normalises a sample as the pipeline does.
 fn run(name: &str) -> Vec<Parsed> {
+    let connector = connector();
     let req = signed(name);
     assert_eq!(req.headers.get("app-id"), Some(APP_KEY));
-    assert_eq!(DouyinShop.verify(&req, &credentials()), Ok(()), "{name}");
-    let records = DouyinShop
-        .split_records(&req.body)
+    let verified = connector.verify(&req).expect(name);
+    assert_eq!(verified.payload.as_ref(), req.body.as_slice(), "{name}");
+    let records = connector
+        .split_records(&verified)
         .expect("the body is a JSON array");
-    let ctx = NormaliseContext {
-        received_at: received_at(),
-    };
     records
         .into_iter()
         .map(|body| {
@@ -85,27 +96,34 @@ fn run(name: &str) -> Vec<Parsed> {
                 body,
                 ..req.clone()
             };
-            let delivery = DouyinShop
-                .parse(&record, &credentials())
-                .expect("a readable record");
-            assert_eq!(delivery.payload, record.body, "the payload is the record");
-            let normalised = DouyinShop.normalise(&delivery, &ctx).expect("normalised");
+            let (id, normalised) = read(&connector, &record).expect("a readable record");
+            let normalised = match normalised.expect("normalised") {
+                Normalised::Enrich(thin) => Normalised::Enrich((thin.event_type, thin.p_id)),
+                Normalised::Events(events) => Normalised::Events(events),
+                Normalised::Ignored(reason) => Normalised::Ignored(reason),
+            };
             Parsed {
-                delivery,
+                record: record.body,
+                id,
                 normalised,
             }
         })
         .collect()
 }
 
+/// A mapped record: enriched later, from the order `p_id`.
+fn enrich(event_type: EventType, p_id: &str) -> Reading {
+    Normalised::Enrich((event_type, p_id.to_owned()))
+}
+
 /// A one-record sample: tenant, msg_id, tag and what it becomes.
-fn single(name: &str, tenant: &str, msg_id: &str, tag: &str, normalised: Normalised) {
+fn single(name: &str, tenant: &str, msg_id: &str, tag: &str, normalised: Reading) {
     let parsed = run(name);
     assert_eq!(parsed.len(), 1, "{name}: one record");
     let p = &parsed[0];
-    assert_eq!(p.delivery.tenant, tenant, "{name}: tenant (data.shop_id)");
-    assert_eq!(p.delivery.external_event_id, msg_id, "{name}: msg_id");
-    assert_eq!(p.delivery.topic, tag, "{name}: tag");
+    assert_eq!(p.id.tenant, tenant, "{name}: tenant (data.shop_id)");
+    assert_eq!(p.id.external_event_id, msg_id, "{name}: msg_id");
+    assert_eq!(p.id.topic, tag, "{name}: tag");
     assert_eq!(p.normalised, normalised, "{name}");
 }
 
@@ -116,7 +134,7 @@ fn trade_create() {
         "77977",
         "7029318221542309675:100:1630373400:4837328765348566675",
         "100",
-        Normalised::Enrich,
+        enrich(EventType::OrderCreated, "4837328765348566675"),
     );
 }
 
@@ -127,10 +145,10 @@ fn trade_paid_keeps_the_record_bytes_and_big_ids() {
         "77977",
         "7029318221542309675:101:1630373504:4837328765348566675",
         "101",
-        Normalised::Enrich,
+        enrich(EventType::PaymentSucceeded, "4837328765348566675"),
     );
     let parsed = run("trade-paid.http");
-    let payload = String::from_utf8(parsed[0].delivery.payload.clone()).expect("utf-8");
+    let payload = String::from_utf8(parsed[0].record.clone()).expect("utf-8");
     assert!(
         payload.starts_with(r#"{"tag":"101","msg_id":"#),
         "{payload}"
@@ -146,7 +164,7 @@ fn trade_seller_ship() {
         "77977",
         "7029318221542309675:102:1630459904:4837328765348566675",
         "102",
-        Normalised::Enrich,
+        enrich(EventType::FulfilmentUpdated, "4837328765348566675"),
     );
 }
 
@@ -157,7 +175,7 @@ fn trade_success() {
         "77977",
         "7029318221542309675:103:1631064704:4837328765348566675",
         "103",
-        Normalised::Enrich,
+        enrich(EventType::OrderCompleted, "4837328765348566675"),
     );
 }
 
@@ -168,7 +186,7 @@ fn trade_canceled() {
         "77977",
         "7029318221542309676:106:1630374000:4837328765348566690",
         "106",
-        Normalised::Enrich,
+        enrich(EventType::OrderCancelled, "4837328765348566690"),
     );
 }
 
@@ -179,7 +197,7 @@ fn trade_amount_changed() {
         "77977",
         "7029318221542309677:109:1630373460:4837328765348566675",
         "109",
-        Normalised::Enrich,
+        enrich(EventType::OrderUpdated, "4837328765348566675"),
     );
 }
 
@@ -190,7 +208,7 @@ fn refund_success() {
         "77977",
         "7029318221542309678:206:1631151104:7006431234567890123",
         "206",
-        Normalised::Enrich,
+        enrich(EventType::OrderRefunded, "4837328765348566675"),
     );
 }
 
@@ -212,9 +230,9 @@ fn a_multi_record_delivery_becomes_one_delivery_per_msg_id() {
         .iter()
         .map(|p| {
             (
-                p.delivery.tenant.as_str(),
-                p.delivery.topic.as_str(),
-                p.delivery.external_event_id.as_str(),
+                p.id.tenant.as_str(),
+                p.id.topic.as_str(),
+                p.id.external_event_id.as_str(),
             )
         })
         .collect();
@@ -238,12 +256,12 @@ fn a_multi_record_delivery_becomes_one_delivery_per_msg_id() {
             ),
         ]
     );
-    let outcomes: Vec<&Normalised> = parsed.iter().map(|p| &p.normalised).collect();
+    let outcomes: Vec<&Reading> = parsed.iter().map(|p| &p.normalised).collect();
     assert_eq!(
         outcomes,
         [
-            &Normalised::Enrich,
-            &Normalised::Enrich,
+            &enrich(EventType::OrderCreated, "4837328765348566700"),
+            &enrich(EventType::PaymentSucceeded, "4837328765348566700"),
             &Normalised::Ignored("tag 400 is not mapped".into())
         ]
     );
@@ -253,7 +271,7 @@ fn a_multi_record_delivery_becomes_one_delivery_per_msg_id() {
         "[{}]",
         parsed
             .iter()
-            .map(|p| String::from_utf8(p.delivery.payload.clone()).expect("utf-8"))
+            .map(|p| String::from_utf8(p.record.clone()).expect("utf-8"))
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -262,9 +280,10 @@ fn a_multi_record_delivery_becomes_one_delivery_per_msg_id() {
 
 #[test]
 fn the_test_push_is_answered_without_queueing() {
+    let connector = connector();
     let req = signed("test-push.http");
-    let reply = DouyinShop
-        .handshake(&req, &credentials())
+    let reply = connector
+        .handshake(&req)
         .expect("a handshake")
         .expect("accepted");
     assert_eq!((reply.status, reply.body.as_str()), (200, ACK_BODY));
@@ -275,9 +294,7 @@ fn the_test_push_is_answered_without_queueing() {
     headers.insert("Content-Type", "application/json");
     unsigned.headers = headers;
     assert_eq!(
-        DouyinShop
-            .handshake(&unsigned, &credentials())
-            .map(|r| r.map(|r| r.body)),
+        connector.handshake(&unsigned).map(|r| r.map(|r| r.body)),
         Some(Ok(ACK_BODY.to_owned()))
     );
     // Signed but tampered: refused.
@@ -288,8 +305,8 @@ fn the_test_push_is_answered_without_queueing() {
         .map(|b| if *b == b'7' { b'8' } else { *b })
         .collect();
     assert_eq!(
-        DouyinShop
-            .handshake(&tampered, &credentials())
+        connector
+            .handshake(&tampered)
             .map(|r| r.map_err(|e| (e.status, e.code))),
         Some(Err((401, "signature_mismatch")))
     );
@@ -302,89 +319,190 @@ fn the_test_push_is_answered_without_queueing() {
         Normalised::Ignored("test message".into()),
     );
     // Real messages are no handshake.
-    assert!(
-        DouyinShop
-            .handshake(&signed("trade-paid.http"), &credentials())
-            .is_none()
-    );
+    assert!(connector.handshake(&signed("trade-paid.http")).is_none());
 }
 
-#[test]
-fn forged_tampered_wrong_app_and_unsigned_deliveries_are_refused() {
-    let code = |req: &WebhookRequest, creds: &Credentials| {
-        DouyinShop
-            .verify(req, creds)
+/// An idempotency store and queues that must not be reached: the pipeline refuses the request
+/// before it claims or sends anything.
+struct Untouched;
+
+#[async_trait::async_trait]
+impl IdempotencyStore for Untouched {
+    async fn claim(&self, _claim: &Claim) -> Result<ClaimOutcome, PortError> {
+        panic!("a refused request claimed a key")
+    }
+    async fn complete(
+        &self,
+        _key: &IdempotencyKey,
+        _ack: &Reply,
+        _expires_at: Timestamp,
+    ) -> Result<(), PortError> {
+        panic!("a refused request completed a key")
+    }
+    async fn release(&self, _key: &IdempotencyKey) -> Result<(), PortError> {
+        panic!("a refused request released a key")
+    }
+}
+
+#[async_trait::async_trait]
+impl Queues for Untouched {
+    async fn send(&self, _queue: QueueName, _messages: Vec<QueueMessage>) -> Result<(), PortError> {
+        panic!("a refused request was queued")
+    }
+}
+
+#[tokio::test]
+async fn forged_tampered_wrong_app_and_unsigned_deliveries_are_refused() {
+    let connector = connector();
+    let code = |connector: &DouyinShop, req: &WebhookRequest| {
+        connector
+            .verify(req)
+            .map(|_| ())
             .map_err(|r| (r.status, r.code))
     };
     let req = signed("trade-paid.http");
+    assert_eq!(code(&connector, &req), Ok(()));
     // Tampered: one byte of the amount changed.
     let mut tampered = req.clone();
     let text = String::from_utf8(tampered.body).expect("utf-8");
     tampered.body = text.replace("1990", "1991").into_bytes();
     assert_eq!(
-        code(&tampered, &credentials()),
+        code(&connector, &tampered),
         Err((401, "signature_mismatch"))
     );
     // Forged: signed with another secret.
-    let mut forged_creds = credentials();
-    forged_creds.secrets = vec![Secret::new("not-the-app-secret")];
-    let forged = signed("trade-paid.http");
-    let mut forged = forged;
-    DouyinShop.sign(&mut forged, &forged_creds).expect("sign");
-    assert_eq!(
-        code(&forged, &credentials()),
-        Err((401, "signature_mismatch"))
-    );
+    let forger = dev_connector_with::<DouyinShop>(&[("secrets", json!(["not-the-app-secret"]))]);
+    let forged = signed_by("trade-paid.http", &forger);
+    assert_eq!(code(&connector, &forged), Err((401, "signature_mismatch")));
     // Wrong app: the header names another app (the signature is right for that app's key).
-    let mut other = credentials();
-    other
-        .values
-        .insert("app_key".into(), Secret::new("7000000000000000002"));
-    let mut wrong_app = signed("trade-paid.http");
-    DouyinShop.sign(&mut wrong_app, &other).expect("sign");
-    assert_eq!(code(&wrong_app, &credentials()), Err((401, "wrong_app")));
+    let other = dev_connector_with::<DouyinShop>(&[("app_key", json!("7000000000000000002"))]);
+    let wrong_app = signed_by("trade-paid.http", &other);
+    assert_eq!(wrong_app.headers.get("app-id"), Some("7000000000000000002"));
+    assert_eq!(code(&other, &wrong_app), Ok(()));
+    assert_eq!(code(&connector, &wrong_app), Err((401, "wrong_app")));
     // No signature.
     let mut unsigned = req.clone();
     let mut headers = o2o_core::Headers::new();
     headers.insert("app-id", APP_KEY);
     unsigned.headers = headers;
-    assert_eq!(
-        code(&unsigned, &credentials()),
-        Err((401, "signature_missing"))
-    );
+    assert_eq!(code(&connector, &unsigned), Err((401, "signature_missing")));
     // Rotation: the old secret, still listed second, verifies.
-    let mut rotated = credentials();
-    rotated.secrets = vec![Secret::new("newer-secret"), Secret::new(APP_SECRET)];
-    assert_eq!(code(&req, &rotated), Ok(()));
-    // GET is not a delivery.
+    let rotated =
+        dev_connector_with::<DouyinShop>(&[("secrets", json!(["newer-secret", APP_SECRET]))]);
+    assert_eq!(code(&rotated, &req), Ok(()));
+    // ... and the newest one signs.
+    assert_eq!(
+        code(&connector, &signed_by("trade-paid.http", &rotated)),
+        Err((401, "signature_mismatch"))
+    );
+    // GET is not a delivery: the pipeline answers 405 (POST only: no GET handshake) before
+    // the connector verifies anything.
     let mut get = req.clone();
     get.method = "GET".into();
-    assert_eq!(code(&get, &credentials()), Err((405, "method_not_allowed")));
+    assert!(!DouyinShop::info().get_handshake);
+    assert!(connector.handshake(&get).is_none());
+    let pipeline = Pipeline::new(&Untouched, &Untouched, Default::default());
+    let handled = pipeline.ingest(&connector, &get).await;
+    assert_eq!(
+        handled.outcome,
+        Outcome::Rejected(Rejection::method_not_allowed(
+            DouyinShop::info().name,
+            "POST"
+        ))
+    );
+    assert_eq!(handled.reply.status, 405);
 }
 
 #[test]
 fn bodies_that_are_not_arrays_are_not_split_and_do_not_parse() {
-    assert_eq!(DouyinShop.split_records(b"{\"tag\":\"101\"}"), None);
-    assert_eq!(DouyinShop.split_records(b"not json"), None);
-    assert_eq!(DouyinShop.split_records(b"[]"), Some(vec![]));
+    let connector = connector();
+    let split = |body: &[u8]| {
+        let mut req = signed("trade-paid.http");
+        req.body = body.to_vec();
+        connector.split_records(&Verified::body(&req))
+    };
+    assert_eq!(split(b"{\"tag\":\"101\"}"), None);
+    assert_eq!(split(b"not json"), None);
+    assert_eq!(split(b"[]"), Some(vec![]));
     let mut req = signed("trade-paid.http");
     req.body = b"not json".to_vec();
-    assert!(DouyinShop.parse(&req, &credentials()).is_err());
+    assert!(read(&connector, &req).is_err());
     // A record whose data is not JSON: parse fails (quarantine).
     req.body = br#"{"tag":"101","msg_id":"m","data":"oops"}"#.to_vec();
-    assert!(DouyinShop.parse(&req, &credentials()).is_err());
+    assert!(read(&connector, &req).is_err());
     // The URL's tenant wins over data.shop_id.
     req.body = br#"{"tag":"101","msg_id":"m","data":"{\"shop_id\":77977,\"p_id\":1}"}"#.to_vec();
     req.path_tenant = Some("my-shop".into());
     assert_eq!(
-        DouyinShop.parse(&req, &credentials()).map(|d| d.tenant),
+        read(&connector, &req).map(|(id, _)| id.tenant),
         Ok("my-shop".into())
+    );
+}
+
+/// A missing or malformed setting used to surface per delivery (a 500, or a transient
+/// enrichment error); the settings now refuse it when the channel is built, naming it.
+#[test]
+fn bad_settings_stop_start_up_and_name_the_setting() {
+    let label = "channels.douyin-shop";
+    let build = |changes: &[(&str, Option<serde_json::Value>)]| {
+        let mut table = dev_table("douyin-shop");
+        for (name, value) in changes {
+            match value {
+                Some(value) => table.insert((*name).to_owned(), value.clone()),
+                None => table.remove(*name),
+            };
+        }
+        (ConnectorEntry::of::<DouyinShop>().build)(&table, label)
+            .err()
+            .map(|e| e.to_string())
+    };
+    assert_eq!(build(&[]), None, "the dev table builds");
+    for missing in ["app_key", "secrets", "access_token"] {
+        assert_eq!(
+            build(&[(missing, None)]),
+            Some(format!("{label}: missing field `{missing}`"))
+        );
+    }
+    assert_eq!(
+        build(&[("secrets", Some(json!([])))]),
+        Some(format!("{label}.secrets: lists no secret"))
+    );
+    assert_eq!(
+        build(&[("app_key", Some(json!("")))]),
+        Some(format!("{label}.app_key: is empty"))
+    );
+    // A per-shop token names its shop; a key without one is a typo, refused.
+    assert_eq!(build(&[("access_token_77977", Some(json!("t")))]), None);
+    assert_eq!(
+        build(&[("access_token_", Some(json!("t")))]),
+        Some(format!(
+            "{label}.access_token_: unknown setting (per-shop tokens are access_token_<shop_id>)"
+        ))
+    );
+    assert_eq!(
+        build(&[("acces_token", Some(json!("t")))]),
+        Some(format!(
+            "{label}.acces_token: unknown setting (per-shop tokens are access_token_<shop_id>)"
+        ))
+    );
+    assert_eq!(
+        build(&[("api_base", Some(json!("not a url")))]),
+        Some(format!("{label}.api_base: not a URL"))
+    );
+    // The typed settings say the same without the registry.
+    let mut table = dev_table("douyin-shop");
+    table.remove("app_key");
+    assert_eq!(
+        parse_settings::<Settings>(&table, label)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(format!("{label}: missing field `app_key`"))
     );
 }
 
 #[test]
 fn the_ack_is_the_sdk_success_reply() {
-    let reply = DouyinShop.ack();
+    let reply = connector().ack();
     assert_eq!(
         (
             reply.status,
@@ -405,5 +523,5 @@ fn every_sample_has_a_test() {
         .collect();
     files.sort();
     assert_eq!(files, COVERED);
-    assert!(files.contains(&DouyinShop.info().default_sample.to_owned()));
+    assert!(files.contains(&DouyinShop::info().default_sample.to_owned()));
 }

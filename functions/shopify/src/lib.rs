@@ -9,13 +9,15 @@ mod normalise;
 mod payload;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
+    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
+    Verified,
 };
 use o2o_core::event::ChannelKind;
-use o2o_core::signature::{
-    DigestEncoding, SignatureError, sign_body_hmac_header, verify_body_hmac_header,
-};
-use o2o_core::{Credentials, Rejection, WebhookRequest};
+use o2o_core::settings::{Secrets, SettingsError};
+use o2o_core::signature::{BodyHmacHeader, DigestEncoding, SignatureError};
+use o2o_core::{Rejection, WebhookRequest};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-Shopify-Hmac-Sha256";
@@ -24,76 +26,84 @@ static INFO: ChannelInfo = ChannelInfo {
     id: "shopify",
     name: "Shopify",
     kind: ChannelKind::WebShop,
-    settings: &[Setting {
-        name: "secrets",
-        required: true,
-        description: "the app's client secret (newest first; keep the old one for an hour after rotating)",
-    }],
     default_sample: "orders-create.http",
+    get_handshake: false,
 };
 
-/// The Shopify connector.
-pub struct Shopify;
+/// A Shopify channel table (`[channels.shopify]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// The app's client secret (Partner Dashboard → app → Client credentials), newest first;
+    /// keep the old one for an hour after rotating.
+    pub secrets: Secrets,
+}
 
+/// The Shopify connector for one app.
+#[derive(Debug)]
+pub struct Shopify {
+    signature: BodyHmacHeader,
+}
+
+#[async_trait::async_trait]
 impl Connector for Shopify {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    type Facts = ();
+    /// The raw body: the REST resource of the topic, read by `normalise`.
+    type Message<'v> = &'v [u8];
+    type Thin = ();
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        if req.method != "POST" {
-            return Err(Rejection::new(
-                405,
-                "method_not_allowed",
-                "Shopify webhooks are POST requests",
-            ));
-        }
-        verify_body_hmac_header(
-            &req.headers,
-            &req.body,
-            SIGNATURE_HEADER,
-            &credentials.secrets,
-            DigestEncoding::Base64,
-        )?;
-        Ok(())
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            signature: BodyHmacHeader {
+                header: SIGNATURE_HEADER,
+                encoding: DigestEncoding::Base64,
+                secrets: settings.secrets,
+            },
+        })
     }
 
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        self.signature.verify(req)?;
+        Ok(Verified::body(req))
+    }
+
+    /// The identity is in the headers (shop domain, webhook id, topic); the body is read once,
+    /// by `normalise`.
+    fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
         let header = |name: &str| {
-            req.headers
+            verified
+                .request
+                .headers
                 .get(name)
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
                 .ok_or_else(|| NormaliseError::field(name, "missing header"))
         };
-        Ok(Delivery {
-            tenant: header("X-Shopify-Shop-Domain")?,
-            external_event_id: header("X-Shopify-Webhook-Id")?,
-            topic: header("X-Shopify-Topic")?,
-            payload: req.body.clone(),
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant: header("X-Shopify-Shop-Domain")?,
+                external_event_id: header("X-Shopify-Webhook-Id")?,
+                topic: header("X-Shopify-Topic")?,
+            },
+            message: &verified.payload,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        id: &DeliveryId,
+        body: &[u8],
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        normalise::normalise(delivery, ctx)
+    ) -> Result<Normalised<()>, NormaliseError> {
+        normalise::normalise(&id.topic, body, ctx)
     }
 
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        sign_body_hmac_header(
-            &mut req.headers,
-            &req.body,
-            SIGNATURE_HEADER,
-            &credentials.secrets,
-            DigestEncoding::Base64,
-        )
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        self.signature.sign(req)
     }
 }
 
@@ -101,6 +111,10 @@ impl Connector for Shopify {
 mod tests {
     use super::*;
     use o2o_core::{Headers, Secret, Timestamp};
+
+    fn verify(shopify: &Shopify, req: &WebhookRequest) -> Result<(), Rejection> {
+        shopify.verify(req).map(|_| ())
+    }
 
     fn request(body: &[u8], signature: Option<&str>) -> WebhookRequest {
         let mut headers = Headers::new();
@@ -117,11 +131,12 @@ mod tests {
         }
     }
 
-    fn credentials(secrets: &[&str]) -> Credentials {
-        Credentials {
-            secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
-            ..Default::default()
-        }
+    fn shopify(secrets: &[&str]) -> Shopify {
+        let secrets = secrets.iter().map(|s| Secret::new(*s)).collect();
+        Shopify::build(Settings {
+            secrets: Secrets::new(secrets).expect("a secret"),
+        })
+        .expect("builds")
     }
 
     /// Official vectors: Shopify/shopify-api-js `packages/shopify-api/lib/webhooks/__tests__/validate.test.ts`
@@ -143,50 +158,48 @@ mod tests {
         ];
         for (secret, body, signature) in vectors {
             assert_eq!(
-                Shopify.verify(&request(body, Some(signature)), &credentials(&[secret])),
+                verify(&shopify(&[secret]), &request(body, Some(signature))),
                 Ok(())
             );
             // During rotation the old secret still verifies, in either position.
             assert_eq!(
-                Shopify.verify(
-                    &request(body, Some(signature)),
-                    &credentials(&["newer", secret])
+                verify(
+                    &shopify(&["newer", secret]),
+                    &request(body, Some(signature))
                 ),
                 Ok(())
             );
             let mut unsigned = request(body, None);
-            Shopify
-                .sign(&mut unsigned, &credentials(&[secret]))
-                .expect("sign");
+            shopify(&[secret]).sign(&mut unsigned).expect("sign");
             assert_eq!(unsigned.headers.get(SIGNATURE_HEADER), Some(signature));
         }
     }
 
     #[test]
     fn refuses_forged_missing_and_tampered_signatures() {
-        let creds = credentials(&["test_secret_key"]);
-        let forged = Shopify.verify(
+        let creds = shopify(&["test_secret_key"]);
+        let forged = verify(
+            &creds,
             &request(
                 b"{\"foo\": \"bar\"}",
                 Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
             ),
-            &creds,
         );
         assert_eq!(
             forged.map_err(|r| (r.status, r.code)),
             Err((401, "signature_mismatch"))
         );
-        let missing = Shopify.verify(&request(b"{}", None), &creds);
+        let missing = verify(&creds, &request(b"{}", None));
         assert_eq!(
             missing.map_err(|r| (r.status, r.code)),
             Err((401, "signature_missing"))
         );
-        let tampered = Shopify.verify(
+        let tampered = verify(
+            &creds,
             &request(
                 b"{\"foo\": \"baz\"}",
                 Some("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="),
             ),
-            &creds,
         );
         assert_eq!(tampered.map_err(|r| r.code), Err("signature_mismatch"));
     }

@@ -4,7 +4,7 @@
 //! from the decimal strings in the order's `currency` otherwise.
 
 use o2o_core::Timestamp;
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
+use o2o_core::connector::{EventDraft, NormaliseContext, NormaliseError};
 use o2o_core::event::{
     Address, Courier, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order,
     OrderStatus, Payment, PaymentLine, Refund, Totals,
@@ -14,22 +14,26 @@ use o2o_core::money::{Currency, DecimalText, Money};
 
 use crate::payload::{self, MoneySet};
 
-/// Maps one delivery by its `X-Shopify-Topic`.
+/// What a Shopify delivery becomes (fat webhooks: nothing to enrich).
+type Normalised = o2o_core::connector::Normalised<()>;
+
+/// Maps one delivery's `body` by its `X-Shopify-Topic`.
 pub fn normalise(
-    delivery: &Delivery,
+    topic: &str,
+    body: &[u8],
     ctx: &NormaliseContext,
 ) -> Result<Normalised, NormaliseError> {
-    let event_type = match delivery.topic.as_str() {
+    let event_type = match topic {
         "orders/create" => EventType::OrderCreated,
         "orders/updated" => EventType::OrderUpdated,
         "orders/paid" => EventType::PaymentSucceeded,
         "orders/cancelled" => EventType::OrderCancelled,
         "orders/fulfilled" | "orders/partially_fulfilled" => EventType::FulfilmentUpdated,
-        "orders/edited" => return order_edit(&delivery.payload, ctx).map(one),
-        "refunds/create" => return refund(&delivery.payload, ctx).map(one),
+        "orders/edited" => return order_edit(body, ctx).map(one),
+        "refunds/create" => return refund(body, ctx).map(one),
         other => return Ok(Normalised::Ignored(format!("topic {other} is not mapped"))),
     };
-    let raw: payload::Order = serde_json::from_slice(&delivery.payload)?;
+    let raw: payload::Order = serde_json::from_slice(body)?;
     let order = order(&raw)?;
     let occurred = match event_type {
         EventType::OrderCreated => raw.created_at.as_deref(),

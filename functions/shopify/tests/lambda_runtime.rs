@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use o2o_core::sample::parse_sample;
-use o2o_core::{Credentials, Secret};
-use o2o_shopify::Shopify;
+use o2o_core::{Connector, Secret, Secrets};
+use o2o_shopify::{Settings, Shopify};
 use o2o_testkit::moto::{self, AwsResources};
 use o2o_testkit::runtime_api::{Invocation, RuntimeApi};
 use serde_json::Value;
@@ -23,12 +23,10 @@ fn event(sample: &str, secret: &str, webhook_id: &str) -> Value {
     );
     let mut sample = parse_sample(&std::fs::read(path).expect("sample file")).expect("sample");
     sample.headers.set("x-shopify-webhook-id", webhook_id);
-    let credentials = Credentials {
-        secrets: vec![Secret::new(secret)],
-        ..Credentials::default()
-    };
+    let secrets = Secrets::new(vec![Secret::new(secret)]).expect("a secret");
+    let shopify = Shopify::build(Settings { secrets }).expect("builds");
     let req = sample
-        .signed(&Shopify, &credentials, o2o_core::Timestamp::now())
+        .signed(&shopify, o2o_core::Timestamp::now())
         .expect("sign");
     let headers: Vec<(&str, &str)> = req.headers.iter().collect();
     o2o_testkit::events::http_v2("POST", "/webhooks/shopify", "", &headers, &req.body, true)
@@ -136,6 +134,13 @@ async fn the_function_binary_enqueues_once_replays_the_ack_and_refuses_forgeries
             .all(|l| l["span"]["requestId"].is_string()),
         "{logs}"
     );
+    // The same delivery fields as `o2o serve` writes (tests/serve.rs).
+    assert!(
+        deliveries
+            .iter()
+            .all(|l| o2o_testkit::has_delivery_fields(l)),
+        "{logs}"
+    );
     let metrics = lines
         .iter()
         .filter(|l| l["_aws"]["CloudWatchMetrics"].is_array())
@@ -166,4 +171,42 @@ async fn a_function_that_cannot_start_reports_an_init_error_and_exits() {
     let error = runtime.init_error().expect("an init error was posted");
     let message = error["errorMessage"].as_str().expect("errorMessage");
     assert!(message.starts_with("secret no-such-secret:"), "{message}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_in_the_secret_is_reported_as_an_init_error_naming_it() {
+    let sdk = moto::sdk_config().await;
+    let resources = AwsResources::create(&sdk, "shopify-settings").await;
+    // `secrets` must be a list: the error names it and does not quote the value.
+    let secret = moto::create_secret(
+        &sdk,
+        "shopify-settings",
+        r#"{"secrets":"sekret-in-the-wrong-shape"}"#,
+    )
+    .await;
+    let runtime = RuntimeApi::start().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopify"))
+        .env_clear()
+        .envs(runtime.lambda_env("shopify"))
+        .envs(resources.env())
+        .env("O2O_SECRET_ID", &secret)
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the function binary");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the function exits")
+        .expect("exit status");
+    assert!(!status.success());
+    let error = runtime.init_error().expect("an init error was posted");
+    let message = error["errorMessage"].as_str().expect("errorMessage");
+    assert_eq!(
+        message,
+        "channels.shopify.secrets: wrong type, expected a sequence"
+    );
+    let output = child.wait_with_output().await.expect("output");
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(!logs.contains("sekret-in-the-wrong-shape"), "{logs}");
 }

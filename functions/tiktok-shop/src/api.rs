@@ -8,8 +8,10 @@
 //! token travels in the `x-tts-access-token` header. The `timestamp` must be within 5 minutes of
 //! TikTok's clock (same page, "Common mistakes").
 
+use o2o_core::settings::{Identifier, Secret};
 use o2o_core::signature::hmac_sha256;
-use o2o_core::{Credentials, EnrichError, Timestamp};
+use o2o_core::{EnrichError, Timestamp};
+use o2o_enrich::ApiClient;
 
 use crate::payload::{ApiAnswer, ApiOrder};
 
@@ -56,53 +58,62 @@ const TRANSIENT_CODES: &[i64] = &[
     106_001,
 ];
 
-/// Fetches one order with Get Order Detail, signed with the tenant's app key and secret.
-///
-/// An answer without the order (the empty `orders` list TikTok returns for an id the shop does
-/// not have) is permanent; so is any platform code not in [`TRANSIENT_CODES`]. [?] The page's
-/// dedicated "order not found" code was not found in any stored source.
-pub async fn order_detail(
-    credentials: &Credentials,
-    order_id: &str,
-) -> Result<ApiOrder, EnrichError> {
-    let app_key = o2o_enrich::required(credentials, "app_key")?;
-    let access_token = o2o_enrich::required(credentials, "access_token")?;
-    let shop_cipher = o2o_enrich::required(credentials, "shop_cipher")?;
-    let app_secret = o2o_enrich::newest_secret(credentials)?;
-    let timestamp = Timestamp::now().unix_seconds().to_string();
-    let mut params = vec![
-        ("app_key", app_key),
-        ("ids", order_id),
-        ("shop_cipher", shop_cipher),
-        ("timestamp", timestamp.as_str()),
-    ];
-    let sign = api_sign(app_secret, ORDER_DETAIL_PATH, &params, b"");
-    params.push(("sign", sign.as_str()));
+/// The Get Order Detail call of one shop: its client and credentials, built once.
+#[derive(Debug)]
+pub struct OrderApi {
+    /// The API's base URL and HTTP client.
+    pub client: ApiClient,
+    /// The app key (a query parameter of every call).
+    pub app_key: Identifier,
+    /// The app secret the calls are signed with (the newest listed).
+    pub app_secret: Secret,
+    /// The shop's seller access token.
+    pub access_token: Secret,
+    /// The shop's cipher.
+    pub shop_cipher: String,
+}
 
-    let base = o2o_enrich::api_base(credentials, DEFAULT_API_BASE);
-    let mut url = reqwest::Url::parse(&format!("{base}{ORDER_DETAIL_PATH}"))
-        .map_err(|_| EnrichError::Transient("setting `api_base` is not a URL".into()))?;
-    url.query_pairs_mut().extend_pairs(params.iter().copied());
-    let request = o2o_enrich::http()
-        .get(url)
-        .header(ACCESS_TOKEN_HEADER, access_token)
-        .header("content-type", "application/json")
-        .timeout(o2o_enrich::request_timeout(credentials));
-    let answer: ApiAnswer = o2o_enrich::send_json(API_NAME, request).await?;
-    if answer.code != 0 {
-        let message = format!("{API_NAME}: platform error code {}", answer.code);
-        return Err(if TRANSIENT_CODES.contains(&answer.code) {
-            EnrichError::Transient(message)
-        } else {
-            EnrichError::Permanent(message)
-        });
+impl OrderApi {
+    /// Fetches order `order_id` (Get Order Detail 202309).
+    ///
+    /// Errors: transport, 5xx, throttling and the codes above are transient; another non-zero
+    /// `code`, an answer without the order, or one we cannot read are permanent.
+    pub async fn order_detail(&self, order_id: &str) -> Result<ApiOrder, EnrichError> {
+        let timestamp = Timestamp::now().unix_seconds().to_string();
+        let mut params = vec![
+            ("app_key", self.app_key.as_str()),
+            ("ids", order_id),
+            ("shop_cipher", self.shop_cipher.as_str()),
+            ("timestamp", timestamp.as_str()),
+        ];
+        let sign = api_sign(self.app_secret.expose(), ORDER_DETAIL_PATH, &params, b"");
+        params.push(("sign", sign.as_str()));
+
+        let mut url = reqwest::Url::parse(&self.client.url(ORDER_DETAIL_PATH))
+            .map_err(|_| EnrichError::Transient("setting `api_base` is not a URL".into()))?;
+        url.query_pairs_mut().extend_pairs(params.iter().copied());
+        let request = self
+            .client
+            .http()
+            .get(url)
+            .header(ACCESS_TOKEN_HEADER, self.access_token.expose())
+            .header("content-type", "application/json");
+        let answer: ApiAnswer = o2o_enrich::send_json(API_NAME, request).await?;
+        if answer.code != 0 {
+            let message = format!("{API_NAME}: platform error code {}", answer.code);
+            return Err(if TRANSIENT_CODES.contains(&answer.code) {
+                EnrichError::Transient(message)
+            } else {
+                EnrichError::Permanent(message)
+            });
+        }
+        answer
+            .data
+            .into_iter()
+            .flat_map(|d| d.orders)
+            .find(|o| o.id.0 == order_id)
+            .ok_or_else(|| EnrichError::Permanent(format!("{API_NAME}: order not found")))
     }
-    answer
-        .data
-        .into_iter()
-        .flat_map(|d| d.orders)
-        .find(|o| o.id.0 == order_id)
-        .ok_or_else(|| EnrichError::Permanent(format!("{API_NAME}: order not found")))
 }
 
 #[cfg(test)]

@@ -13,175 +13,145 @@ mod order;
 mod payload;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, EnrichError, NormaliseContext, NormaliseError, Normalised,
-    Setting,
+    ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
+    Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
+use o2o_core::settings::{Identifier, Secret, Secrets, SettingsError};
 use o2o_core::signature::{DigestEncoding, SignatureError, sign_hmac_sha256, verify_hmac_sha256};
-use o2o_core::{Credentials, Rejection, WebhookRequest};
+use o2o_core::{Rejection, WebhookRequest};
+use o2o_enrich::{ApiClient, ApiSettings};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 pub use crate::normalise::{
-    CANCELLATION_STATUS_CHANGE, ORDER_STATUS_CHANGE, RETURN_STATUS_CHANGE, order_status_event,
+    CANCELLATION_STATUS_CHANGE, ORDER_STATUS_CHANGE, RETURN_STATUS_CHANGE, Thin, order_status_event,
 };
-use crate::payload::Envelope;
+pub use crate::payload::Envelope;
 
 /// The channel id.
 pub const CHANNEL_ID: &str = "tiktok-shop";
 /// The header carrying the webhook signature (bare lower-case hex, no scheme prefix).
 pub const SIGNATURE_HEADER: &str = "Authorization";
-/// The setting holding the app key, the prefix of every signed webhook.
-pub const APP_KEY_SETTING: &str = "app_key";
 
 static INFO: ChannelInfo = ChannelInfo {
     id: CHANNEL_ID,
     name: "TikTok Shop",
     kind: ChannelKind::SocialShop,
-    settings: &[
-        Setting {
-            name: APP_KEY_SETTING,
-            required: true,
-            description: "the app key (Partner Center → App & Service → your app → App key); \
-                          webhooks are signed over app key + body",
-        },
-        Setting {
-            name: "secrets",
-            required: true,
-            description: "the app secret from the same page (newest first; list the previous one \
-                          too while rotating); signs webhooks and API calls",
-        },
-        Setting {
-            name: "access_token",
-            required: true,
-            description: "the shop's seller access token (OAuth token exchange after the seller \
-                          authorises the app), sent as x-tts-access-token to Get Order Detail",
-        },
-        Setting {
-            name: "shop_cipher",
-            required: true,
-            description: "the shop's cipher from Get Authorized Shops (`cipher`), a required \
-                          query parameter of Get Order Detail",
-        },
-        Setting {
-            name: o2o_enrich::API_BASE_SETTING,
-            required: false,
-            description: "API base URL; default https://open-api.tiktokglobalshop.com \
-                          (tests point it at a local mock)",
-        },
-        Setting {
-            name: o2o_enrich::TIMEOUT_SETTING,
-            required: false,
-            description: "whole-request timeout of the order API in milliseconds (default 10000)",
-        },
-    ],
     default_sample: "order-status-awaiting-shipment.http",
+    get_handshake: false,
 };
 
-/// The TikTok Shop connector.
-pub struct TikTokShop;
+/// A TikTok Shop channel table (`[channels.tiktok-shop]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// The app key (Partner Center → App & Service → your app → App key); webhooks are signed
+    /// over app key + body.
+    pub app_key: Identifier,
+    /// The app secret from the same page (newest first; list the previous one too while
+    /// rotating); signs webhooks and API calls.
+    pub secrets: Secrets,
+    /// The shop's seller access token (OAuth token exchange after the seller authorises the
+    /// app), sent as x-tts-access-token to Get Order Detail.
+    pub access_token: Secret,
+    /// The shop's cipher from Get Authorized Shops (`cipher`), a required query parameter of Get
+    /// Order Detail.
+    pub shop_cipher: String,
+    /// The order API's base URL and timeout.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
 
-fn app_key(credentials: &Credentials) -> Option<&str> {
-    credentials
-        .value(APP_KEY_SETTING)
-        .map(|s| s.expose())
-        .filter(|k| !k.is_empty())
+/// The TikTok Shop connector for one app and shop.
+#[derive(Debug)]
+pub struct TikTokShop {
+    secrets: Secrets,
+    orders: api::OrderApi,
 }
 
 #[async_trait::async_trait]
 impl Connector for TikTokShop {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    type Facts = ();
+    /// The envelope, read once.
+    type Message<'v> = Envelope;
+    type Thin = Thin;
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        if req.method != "POST" {
-            return Err(Rejection::new(
-                405,
-                "method_not_allowed",
-                "TikTok Shop webhooks are POST requests",
-            ));
-        }
-        let provided = req.headers.get(SIGNATURE_HEADER);
-        let Some(app_key) = app_key(credentials) else {
-            // A missing signature is still the sender's fault; a missing app key is ours.
-            return Err(if provided.is_none_or(|p| p.trim().is_empty()) {
-                SignatureError::Missing.into()
-            } else {
-                Rejection::new(
-                    500,
-                    "channel_misconfigured",
-                    "setting `app_key` is not configured",
-                )
-            });
-        };
-        verify_hmac_sha256(
-            &credentials.secrets,
-            &[app_key.as_bytes(), &req.body],
-            provided,
-            DigestEncoding::Hex,
-        )?;
-        Ok(())
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            orders: api::OrderApi {
+                client: ApiClient::new(&settings.api, api::DEFAULT_API_BASE)?,
+                app_key: settings.app_key,
+                app_secret: settings.secrets.newest().clone(),
+                access_token: settings.access_token,
+                shop_cipher: settings.shop_cipher,
+            },
+            secrets: settings.secrets,
+        })
     }
 
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let envelope: Envelope = serde_json::from_slice(&req.body)?;
-        let tenant = match (&req.path_tenant, envelope.shop_id) {
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        verify_hmac_sha256(
+            self.secrets.all(),
+            &[self.orders.app_key.as_str().as_bytes(), &req.body],
+            req.headers.get(SIGNATURE_HEADER),
+            DigestEncoding::Hex,
+        )?;
+        Ok(Verified::body(req))
+    }
+
+    fn parse(&self, verified: &Verified<'_>) -> Result<Parsed<Envelope>, NormaliseError> {
+        let envelope: Envelope = serde_json::from_slice(&verified.payload)?;
+        let tenant = match (&verified.request.path_tenant, &envelope.shop_id) {
             (Some(tenant), _) => tenant.clone(),
-            (None, Some(shop)) => shop.0,
+            (None, Some(shop)) => shop.0.clone(),
             (None, None) => return Err(NormaliseError::field("shop_id", "missing")),
         };
         let external_event_id = envelope
             .tts_notification_id
-            .map(|id| id.0)
+            .as_ref()
+            .map(|id| id.0.clone())
             .ok_or_else(|| NormaliseError::field("tts_notification_id", "missing"))?;
-        Ok(Delivery {
-            tenant,
-            external_event_id,
-            // The numeric type as TikTok sends it ("1", "11", "12"): stable for unknown types too.
-            topic: envelope.kind.0,
-            payload: req.body.clone(),
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant,
+                external_event_id,
+                // The numeric type as TikTok sends it ("1", "11", "12"): stable for unknown types.
+                topic: envelope.kind.0.clone(),
+            },
+            message: envelope,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        _id: &DeliveryId,
+        envelope: Envelope,
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        normalise::normalise(&delivery.payload, ctx)
+    ) -> Result<Normalised<Thin>, NormaliseError> {
+        normalise::normalise(&envelope, ctx)
     }
 
     async fn enrich(
         &self,
-        delivery: &Delivery,
-        credentials: &Credentials,
-        ctx: &NormaliseContext,
-    ) -> Result<Normalised, EnrichError> {
-        let permanent = |e: NormaliseError| EnrichError::Permanent(e.0);
-        let thin = match normalise::read(&delivery.payload, ctx).map_err(permanent)? {
-            Ok(thin) => thin,
-            Err(reason) => return Ok(Normalised::Ignored(reason)),
-        };
-        let raw = api::order_detail(credentials, &thin.order_id).await?;
-        let draft = normalise::event(&thin, &raw).map_err(permanent)?;
-        Ok(Normalised::Events(vec![draft]))
+        thin: Thin,
+        _ctx: &NormaliseContext,
+    ) -> Result<Normalised<Thin>, EnrichError> {
+        let raw = self.orders.order_detail(&thin.order_id).await?;
+        Ok(Normalised::Events(vec![normalise::event(&thin, &raw)?]))
     }
 
     // `ack`: the default empty 200. [I] The overview documents no reply body; TikTok's general
     // guidance is a quick 200.
 
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        let newest = credentials
-            .secrets
-            .first()
-            .ok_or(SignatureError::NoSecret)?;
-        let app_key = app_key(credentials).ok_or(SignatureError::NoSecret)?;
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
         let signature = sign_hmac_sha256(
-            newest,
-            &[app_key.as_bytes(), &req.body],
+            self.secrets.newest(),
+            &[self.orders.app_key.as_str().as_bytes(), &req.body],
             DigestEncoding::Hex,
         );
         req.headers.set(SIGNATURE_HEADER, signature);
@@ -192,7 +162,15 @@ impl Connector for TikTokShop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::{Headers, Secret, Timestamp};
+    use o2o_core::event::EventType;
+    use o2o_core::key::IdempotencyKey;
+    use o2o_core::pipeline::{Outcome, Pipeline, PipelineOptions};
+    use o2o_core::ports::{
+        Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+    };
+    use o2o_core::settings::{SettingsTable, parse_settings};
+    use o2o_core::{Headers, Reply, Timestamp};
+    use serde_json::json;
 
     /// The exact body of the worked example on
     /// <https://partner.tiktokshop.com/docv2/page/tts-webhooks-overview> (app key `abcdef`,
@@ -217,37 +195,40 @@ mod tests {
         }
     }
 
-    fn credentials(app_key: Option<&str>, secrets: &[&str]) -> Credentials {
-        let mut c = Credentials {
-            secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
-            ..Default::default()
-        };
-        if let Some(key) = app_key {
-            c.values.insert(APP_KEY_SETTING.into(), Secret::new(key));
-        }
-        c
+    /// The connector for app `app_key` with `secrets` (newest first).
+    fn tiktok(app_key: &str, secrets: &[&str]) -> TikTokShop {
+        let secrets = Secrets::new(secrets.iter().map(|s| Secret::new(*s)).collect())
+            .expect("at least one secret");
+        TikTokShop::build(Settings {
+            app_key: Identifier::new(app_key),
+            secrets,
+            access_token: Secret::new("TTP_test-token"),
+            shop_cipher: "GCP_test".to_owned(),
+            api: ApiSettings::default(),
+        })
+        .expect("the settings build")
     }
 
-    fn code(result: Result<(), Rejection>) -> Result<(), (u16, &'static str)> {
-        result.map_err(|r| (r.status, r.code))
+    fn code(result: Result<Verified<'_>, Rejection>) -> Result<(), (u16, &'static str)> {
+        result.map(|_| ()).map_err(|r| (r.status, r.code))
     }
 
     #[test]
     fn accepts_the_official_vector() {
-        let creds = credentials(Some("abcdef"), &["123"]);
+        let connector = tiktok("abcdef", &["123"]);
         let req = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
-        assert_eq!(code(TikTokShop.verify(&req, &creds)), Ok(()));
+        assert_eq!(code(connector.verify(&req)), Ok(()));
         // Rotation: the old secret still verifies in second place.
-        let rotating = credentials(Some("abcdef"), &["newer-secret", "123"]);
-        assert_eq!(code(TikTokShop.verify(&req, &rotating)), Ok(()));
+        let rotating = tiktok("abcdef", &["newer-secret", "123"]);
+        assert_eq!(code(rotating.verify(&req)), Ok(()));
         // Upper-case hex is the same digest.
         let upper = request(
             OFFICIAL_BODY,
             Some(&OFFICIAL_SIGNATURE.to_ascii_uppercase()),
         );
-        assert_eq!(code(TikTokShop.verify(&upper, &creds)), Ok(()));
+        assert_eq!(code(connector.verify(&upper)), Ok(()));
         let mut unsigned = request(OFFICIAL_BODY, None);
-        TikTokShop.sign(&mut unsigned, &creds).expect("sign");
+        connector.sign(&mut unsigned).expect("sign");
         assert_eq!(
             unsigned.headers.get(SIGNATURE_HEADER),
             Some(OFFICIAL_SIGNATURE)
@@ -256,97 +237,193 @@ mod tests {
 
     #[test]
     fn refuses_forged_tampered_wrong_key_and_missing_signatures() {
-        let creds = credentials(Some("abcdef"), &["123"]);
+        let connector = tiktok("abcdef", &["123"]);
         let forged = request(OFFICIAL_BODY, Some(&"0".repeat(64)));
         assert_eq!(
-            code(TikTokShop.verify(&forged, &creds)),
+            code(connector.verify(&forged)),
             Err((401, "signature_mismatch"))
         );
         let tampered_body = String::from_utf8_lossy(OFFICIAL_BODY).replace("UNPAID", "CANCEL");
         let tampered = request(tampered_body.as_bytes(), Some(OFFICIAL_SIGNATURE));
         assert_eq!(
-            code(TikTokShop.verify(&tampered, &creds)),
+            code(connector.verify(&tampered)),
             Err((401, "signature_mismatch"))
         );
         let req = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
-        let other_app = credentials(Some("abcdeg"), &["123"]);
         assert_eq!(
-            code(TikTokShop.verify(&req, &other_app)),
+            code(tiktok("abcdeg", &["123"]).verify(&req)),
             Err((401, "signature_mismatch"))
         );
-        let other_secret = credentials(Some("abcdef"), &["124"]);
         assert_eq!(
-            code(TikTokShop.verify(&req, &other_secret)),
+            code(tiktok("abcdef", &["124"]).verify(&req)),
             Err((401, "signature_mismatch"))
         );
         let missing = request(OFFICIAL_BODY, None);
         assert_eq!(
-            code(TikTokShop.verify(&missing, &creds)),
+            code(connector.verify(&missing)),
             Err((401, "signature_missing"))
         );
         let bearer = request(OFFICIAL_BODY, Some(&format!("Bearer {OFFICIAL_SIGNATURE}")));
         assert_eq!(
-            code(TikTokShop.verify(&bearer, &creds)),
+            code(connector.verify(&bearer)),
             Err((401, "signature_malformed"))
-        );
-        let mut get = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
-        get.method = "GET".into();
-        assert_eq!(
-            code(TikTokShop.verify(&get, &creds)),
-            Err((405, "method_not_allowed"))
         );
     }
 
+    /// Ports a refused request never reaches.
+    struct Untouched;
+
+    #[async_trait::async_trait]
+    impl IdempotencyStore for Untouched {
+        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, PortError> {
+            unreachable!("a refused request claims nothing")
+        }
+        async fn complete(
+            &self,
+            _: &IdempotencyKey,
+            _: &Reply,
+            _: Timestamp,
+        ) -> Result<(), PortError> {
+            unreachable!("a refused request completes nothing")
+        }
+        async fn release(&self, _: &IdempotencyKey) -> Result<(), PortError> {
+            unreachable!("a refused request releases nothing")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Queues for Untouched {
+        async fn send(&self, _: QueueName, _: Vec<QueueMessage>) -> Result<(), PortError> {
+            unreachable!("a refused request sends nothing")
+        }
+    }
+
+    /// TikTok pushes with POST only; the pipeline refuses a GET before `verify`, even one with
+    /// a valid signature.
+    #[tokio::test]
+    async fn a_get_is_refused_with_405() {
+        let connector = tiktok("abcdef", &["123"]);
+        assert!(!TikTokShop::info().get_handshake);
+        let mut get = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
+        get.method = "GET".into();
+        assert_eq!(connector.handshake(&get), None);
+        let pipeline = Pipeline::new(&Untouched, &Untouched, PipelineOptions::default());
+        let handled = pipeline.ingest(&connector, &get).await;
+        match &handled.outcome {
+            Outcome::Rejected(r) => assert_eq!(
+                (r.status, r.code, r.allow),
+                (405, "method_not_allowed", Some("POST"))
+            ),
+            other => panic!("expected a 405, got {other:?}"),
+        }
+        assert_eq!(handled.reply.status, 405);
+    }
+
+    fn table(value: serde_json::Value) -> SettingsTable {
+        match value {
+            serde_json::Value::Object(table) => table,
+            other => panic!("not a table: {other}"),
+        }
+    }
+
+    /// What reading and building a `[channels.tiktok-shop]` table says, as at start-up.
+    fn start_up(value: serde_json::Value) -> Result<TikTokShop, String> {
+        let settings = parse_settings::<Settings>(&table(value), "channels.tiktok-shop")
+            .map_err(|e| e.to_string())?;
+        TikTokShop::build(settings).map_err(|e| e.within("channels.tiktok-shop").to_string())
+    }
+
+    /// A missing app key or an empty secret list used to reach `verify` and `sign` and answer
+    /// with a 500 `channel_misconfigured` (or `NoSecret`); now the settings refuse them at
+    /// start-up, naming the setting (and never its value).
     #[test]
-    fn a_missing_app_key_is_our_misconfiguration() {
+    fn a_missing_app_key_or_secret_stops_start_up() {
+        let complete = json!({
+            "app_key": "abcdef",
+            "secrets": ["123"],
+            "access_token": "TTP_test-token",
+            "shop_cipher": "GCP_test",
+        });
+        let connector = start_up(complete.clone()).expect("a complete table");
         let req = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
+        assert_eq!(code(connector.verify(&req)), Ok(()));
+        let without = |setting: &str| {
+            let mut value = complete.clone();
+            value.as_object_mut().expect("table").remove(setting);
+            value
+        };
+        let with = |setting: &str, v: serde_json::Value| {
+            let mut value = complete.clone();
+            value[setting] = v;
+            value
+        };
         assert_eq!(
-            code(TikTokShop.verify(&req, &credentials(None, &["123"]))),
-            Err((500, "channel_misconfigured"))
+            start_up(without("app_key")).map(|_| ()),
+            Err("channels.tiktok-shop: missing field `app_key`".into())
         );
         assert_eq!(
-            code(TikTokShop.verify(&request(OFFICIAL_BODY, None), &credentials(None, &["123"]))),
-            Err((401, "signature_missing"))
+            start_up(with("app_key", json!(""))).map(|_| ()),
+            Err("channels.tiktok-shop.app_key: is empty".into())
         );
         assert_eq!(
-            code(TikTokShop.verify(&req, &credentials(Some("abcdef"), &[]))),
-            Err((500, "channel_misconfigured"))
+            start_up(without("secrets")).map(|_| ()),
+            Err("channels.tiktok-shop: missing field `secrets`".into())
         );
-        let mut unsigned = request(OFFICIAL_BODY, None);
         assert_eq!(
-            TikTokShop.sign(&mut unsigned, &credentials(None, &["123"])),
-            Err(SignatureError::NoSecret)
+            start_up(with("secrets", json!([]))).map(|_| ()),
+            Err("channels.tiktok-shop.secrets: lists no secret".into())
+        );
+        assert!(Secrets::new(vec![]).is_none(), "no secret list is empty");
+        // A bad API base is found by `build`, also named.
+        assert_eq!(
+            start_up(with("api_base", json!("open-api.tiktokglobalshop.com"))).map(|_| ()),
+            Err("channels.tiktok-shop.api_base: not a URL".into())
         );
     }
 
     #[test]
     fn parses_the_official_envelope() {
+        let connector = tiktok("abcdef", &["123"]);
         let req = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
-        let delivery = TikTokShop
-            .parse(&req, &Credentials::default())
-            .expect("parse");
-        assert_eq!(delivery.tenant, "7495540735365777507");
-        assert_eq!(delivery.external_event_id, "7380066284010030890");
-        assert_eq!(delivery.topic, "1");
-        assert_eq!(delivery.payload, OFFICIAL_BODY);
+        let verified = connector.verify(&req).expect("verifies");
+        assert_eq!(verified.payload.as_ref(), OFFICIAL_BODY, "the raw body");
+        let parsed = connector.parse(&verified).expect("parse");
+        assert_eq!(parsed.id.tenant, "7495540735365777507");
+        assert_eq!(parsed.id.external_event_id, "7380066284010030890");
+        assert_eq!(parsed.id.topic, "1");
+        let ctx = NormaliseContext {
+            received_at: req.received_at,
+        };
+        // Thin: the reading enrichment completes travels with the delivery.
+        assert_eq!(
+            connector.normalise(&parsed.id, parsed.message, &ctx),
+            Ok(Normalised::Enrich(Thin {
+                order_id: "576653688135258178".into(),
+                event_type: EventType::OrderCreated,
+                status: "UNPAID".into(),
+                occurred_at: Timestamp::from_unix_seconds(1_718_305_585).expect("time"),
+                refund_id: None,
+            }))
+        );
         let mut tenant_url = req.clone();
         tenant_url.path_tenant = Some("shop-a".into());
-        let delivery = TikTokShop
-            .parse(&tenant_url, &Credentials::default())
-            .expect("parse");
-        assert_eq!(delivery.tenant, "shop-a");
+        let verified = Verified::body(&tenant_url);
+        let parsed = connector.parse(&verified).expect("parse");
+        assert_eq!(parsed.id.tenant, "shop-a");
         let no_id = request(br#"{"type":1,"shop_id":"1","data":{}}"#, None);
+        let verified = Verified::body(&no_id);
         assert_eq!(
-            TikTokShop
-                .parse(&no_id, &Credentials::default())
-                .map_err(|e| e.0),
+            connector
+                .parse(&verified)
+                .map(|p| p.id)
+                .map_err(|e| e.to_string()),
             Err("tts_notification_id: missing".into())
         );
     }
 
     #[test]
     fn acks_with_an_empty_200() {
-        let reply = TikTokShop.ack();
+        let reply = tiktok("abcdef", &["123"]).ack();
         assert_eq!((reply.status, reply.body.as_str()), (200, ""));
     }
 }

@@ -1,5 +1,5 @@
 //! The TikTok Shop Lambda function: webhooks from API Gateway and the enrichment queue's batches.
 
 fn main() -> std::process::ExitCode {
-    o2o_aws::lambda::run(&o2o_tiktok_shop::TikTokShop)
+    o2o_aws::lambda::run::<o2o_tiktok_shop::TikTokShop>()
 }

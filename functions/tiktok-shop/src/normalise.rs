@@ -36,13 +36,12 @@ pub struct Thin {
     pub refund_id: Option<String>,
 }
 
-/// Reads a webhook body: `Ok(Ok(thin))` for a mapped type, `Ok(Err(reason))` for a type we
+/// Reads a webhook's envelope: `Ok(Ok(thin))` for a mapped type, `Ok(Err(reason))` for a type we
 /// acknowledge and ignore.
 pub fn read(
-    payload: &[u8],
+    envelope: &Envelope,
     ctx: &NormaliseContext,
 ) -> Result<Result<Thin, String>, NormaliseError> {
-    let envelope: Envelope = serde_json::from_slice(payload)?;
     // The push time: the fallback when the data carries no time of its own.
     let pushed = match envelope.timestamp {
         Some(t) => fields::unix_seconds("timestamp", t)?,
@@ -54,7 +53,7 @@ pub fn read(
     };
     let thin = match envelope.kind.0.as_str() {
         ORDER_STATUS_CHANGE => {
-            let d: OrderStatusChange = data(&envelope)?;
+            let d: OrderStatusChange = data(envelope)?;
             Thin {
                 event_type: order_status_event(&d.order_status),
                 occurred_at: time("data.update_time", d.update_time)?,
@@ -64,7 +63,7 @@ pub fn read(
             }
         }
         CANCELLATION_STATUS_CHANGE => {
-            let d: CancellationStatusChange = data(&envelope)?;
+            let d: CancellationStatusChange = data(envelope)?;
             // The data's `create_time` is when the buyer asked to cancel, not this change.
             let event_type = match d.cancel_status.as_str() {
                 "CANCELLATION_REQUEST_SUCCESS" | "CANCELLATION_REQUEST_COMPLETE" => {
@@ -81,7 +80,7 @@ pub fn read(
             }
         }
         RETURN_STATUS_CHANGE => {
-            let d: ReturnStatusChange = data(&envelope)?;
+            let d: ReturnStatusChange = data(envelope)?;
             let event_type = match d.return_status.as_str() {
                 "RETURN_OR_REFUND_REQUEST_COMPLETE" | "REPLACEMENT_REQUEST_REFUND_SUCCESS" => {
                     EventType::OrderRefunded
@@ -127,9 +126,12 @@ pub fn order_status_event(status: &str) -> EventType {
 }
 
 /// The connector's `normalise`: a mapped type needs the order from the API.
-pub fn normalise(payload: &[u8], ctx: &NormaliseContext) -> Result<Normalised, NormaliseError> {
-    Ok(match read(payload, ctx)? {
-        Ok(_) => Normalised::Enrich,
+pub fn normalise(
+    envelope: &Envelope,
+    ctx: &NormaliseContext,
+) -> Result<Normalised<Thin>, NormaliseError> {
+    Ok(match read(envelope, ctx)? {
+        Ok(thin) => Normalised::Enrich(thin),
         Err(reason) => Normalised::Ignored(reason),
     })
 }
@@ -170,8 +172,12 @@ mod tests {
         }
     }
 
+    fn envelope(json: &[u8]) -> Envelope {
+        serde_json::from_slice(json).expect("an envelope")
+    }
+
     fn thin(json: &str) -> Thin {
-        match read(json.as_bytes(), &ctx()) {
+        match read(&envelope(json.as_bytes()), &ctx()) {
             Ok(Ok(thin)) => thin,
             other => panic!("expected a mapped webhook, got {other:?}"),
         }
@@ -242,19 +248,23 @@ mod tests {
     #[test]
     fn unmapped_types_are_ignored_and_broken_data_is_an_error() {
         assert_eq!(
-            normalise(br#"{"type":6,"data":{}}"#, &ctx()),
+            normalise(&envelope(br#"{"type":6,"data":{}}"#), &ctx()),
             Ok(Normalised::Ignored("type 6 is not mapped".into()))
         );
-        let missing = normalise(br#"{"type":1,"data":{"order_status":"UNPAID"}}"#, &ctx());
+        let missing = normalise(
+            &envelope(br#"{"type":1,"data":{"order_status":"UNPAID"}}"#),
+            &ctx(),
+        );
         assert_eq!(
-            missing.map_err(|e| e.0),
+            missing.map_err(|e| e.to_string()),
             Err("data: a required field is missing".into())
         );
         let wrong = normalise(
-            br#"{"type":1,"data":{"order_id":"1","order_status":{"name":"Jane Doe"}}}"#,
+            &envelope(br#"{"type":1,"data":{"order_id":"1","order_status":{"name":"Jane Doe"}}}"#),
             &ctx(),
         );
-        let message = wrong.expect_err("wrong type").0;
+        let message = wrong.expect_err("wrong type").to_string();
+        assert_eq!(message, "data: a field has the wrong type");
         assert!(!message.contains("Jane"), "{message}");
     }
 }

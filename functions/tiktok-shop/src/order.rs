@@ -289,7 +289,7 @@ mod tests {
             r#"{"id":"1","payment":{"currency":"JPY","sub_total":"1500","total_amount":"1500.5"}}"#,
         );
         assert_eq!(
-            order(&raw).map_err(|e| e.0),
+            order(&raw).map_err(|e| e.to_string()),
             Err("payment.total_amount: more decimal places than JPY allows (0)".into())
         );
         let raw = parse(
@@ -305,7 +305,7 @@ mod tests {
     fn a_line_price_without_any_currency_is_an_error() {
         let raw = parse(r#"{"id":"1","line_items":[{"id":"9","sale_price":"10"}]}"#);
         assert_eq!(
-            order(&raw).map_err(|e| e.0),
+            order(&raw).map_err(|e| e.to_string()),
             Err("line_items[0].currency: missing".into())
         );
     }

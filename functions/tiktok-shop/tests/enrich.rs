@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use common::order_detail::{ORDER_A, ORDER_B, expected_order_a, order_a, order_b, text, usd};
 use common::{
-    ACCESS_TOKEN, APP_KEY, APP_SECRET, SHOP_CIPHER, credentials, received_at, signed_sample,
+    ACCESS_TOKEN, APP_KEY, APP_SECRET, SHOP_CIPHER, build, connector, received_at, settings,
+    signed_sample, table,
 };
 use o2o_core::connector::{EventDraft, NormaliseContext};
 use o2o_core::event::{
@@ -22,9 +23,10 @@ use o2o_core::event::{
     Payment, Refund, Totals,
 };
 use o2o_core::signature::hmac_sha256;
-use o2o_core::{Connector, Credentials, Currency, Delivery, EnrichError, Normalised, Timestamp};
-use o2o_tiktok_shop::TikTokShop;
+use o2o_core::{Connector, ConnectorEntry, Currency, EnrichError, Normalised, Timestamp};
+use o2o_enrich::ApiSettings;
 use o2o_tiktok_shop::api::ORDER_DETAIL_PATH;
+use o2o_tiktok_shop::{Thin, TikTokShop};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -92,16 +94,18 @@ fn ctx() -> NormaliseContext {
     }
 }
 
-fn delivery(sample: &str) -> Delivery {
+/// What sample `sample` finally becomes, as the pipeline and the enrichment consumer process it:
+/// parsed and normalised from its payload, and a thin reading enriched by `connector`.
+async fn enrich(sample: &str, connector: &TikTokShop) -> Result<Normalised<Thin>, EnrichError> {
     let req = signed_sample(sample);
-    TikTokShop.parse(&req, &credentials(None)).expect("parse")
+    let (_, normalised) = o2o_testkit::samples::read(connector, &req).expect("parse");
+    match normalised.expect("normalise") {
+        Normalised::Enrich(thin) => connector.enrich(thin, &ctx()).await,
+        other => Ok(other),
+    }
 }
 
-async fn enrich(sample: &str, creds: &Credentials) -> Result<Normalised, EnrichError> {
-    TikTokShop.enrich(&delivery(sample), creds, &ctx()).await
-}
-
-fn one_event(result: Result<Normalised, EnrichError>) -> EventDraft {
+fn one_event(result: Result<Normalised<Thin>, EnrichError>) -> EventDraft {
     match result {
         Ok(Normalised::Events(events)) => match events.as_slice() {
             [event] => event.clone(),
@@ -143,7 +147,7 @@ async fn awaiting_shipment_becomes_payment_succeeded_with_the_full_order() {
     let event = one_event(
         enrich(
             "order-status-awaiting-shipment.http",
-            &credentials(Some(&server.uri())),
+            &connector(Some(&server.uri())),
         )
         .await,
     );
@@ -224,7 +228,7 @@ async fn every_order_status_sample_maps_to_its_event() {
             .expect(1)
             .mount(&server)
             .await;
-        let event = one_event(enrich(sample, &credentials(Some(&server.uri()))).await);
+        let event = one_event(enrich(sample, &connector(Some(&server.uri()))).await);
         assert_eq!(event.event_type, event_type, "{sample}");
         assert_eq!(event.status.as_deref(), Some(status), "{sample}");
         assert_eq!(event.occurred_at.to_string(), occurred, "{sample}");
@@ -311,7 +315,7 @@ async fn cancellations_become_order_cancelled() {
             .expect(1)
             .mount(&server)
             .await;
-        let event = one_event(enrich(sample, &credentials(Some(&server.uri()))).await);
+        let event = one_event(enrich(sample, &connector(Some(&server.uri()))).await);
         assert_eq!(event.event_type, EventType::OrderCancelled, "{sample}");
         assert_eq!(event.status.as_deref(), Some(status), "{sample}");
         assert_eq!(event.occurred_at.to_string(), occurred, "{sample}");
@@ -331,7 +335,7 @@ async fn a_completed_return_becomes_order_refunded() {
     let event = one_event(
         enrich(
             "return-status-complete.http",
-            &credentials(Some(&server.uri())),
+            &connector(Some(&server.uri())),
         )
         .await,
     );
@@ -369,7 +373,7 @@ async fn an_unmapped_type_is_ignored_without_calling_the_api() {
         .await;
     let result = enrich(
         "seller-deauthorization.http",
-        &credentials(Some(&server.uri())),
+        &connector(Some(&server.uri())),
     )
     .await;
     assert_eq!(
@@ -386,11 +390,7 @@ async fn an_order_the_api_does_not_return_is_permanent() {
         .expect(1)
         .mount(&server)
         .await;
-    let result = enrich(
-        "order-status-unpaid.http",
-        &credentials(Some(&server.uri())),
-    )
-    .await;
+    let result = enrich("order-status-unpaid.http", &connector(Some(&server.uri()))).await;
     assert_eq!(
         result,
         Err(EnrichError::Permanent(
@@ -403,11 +403,7 @@ async fn an_order_the_api_does_not_return_is_permanent() {
         .respond_with(success(vec![order_b()]))
         .mount(&server)
         .await;
-    let result = enrich(
-        "order-status-unpaid.http",
-        &credentials(Some(&server.uri())),
-    )
-    .await;
+    let result = enrich("order-status-unpaid.http", &connector(Some(&server.uri()))).await;
     assert!(
         matches!(result, Err(EnrichError::Permanent(_))),
         "{result:?}"
@@ -432,11 +428,7 @@ async fn platform_error_codes_are_sorted() {
             .expect(1)
             .mount(&server)
             .await;
-        let result = enrich(
-            "order-status-unpaid.http",
-            &credentials(Some(&server.uri())),
-        )
-        .await;
+        let result = enrich("order-status-unpaid.http", &connector(Some(&server.uri()))).await;
         let expected = format!("tiktok-shop order detail: platform error code {code}");
         if transient {
             assert_eq!(result, Err(EnrichError::Transient(expected)), "{code}");
@@ -454,11 +446,7 @@ async fn http_5xx_is_transient() {
         .expect(1)
         .mount(&server)
         .await;
-    let result = enrich(
-        "order-status-unpaid.http",
-        &credentials(Some(&server.uri())),
-    )
-    .await;
+    let result = enrich("order-status-unpaid.http", &connector(Some(&server.uri()))).await;
     assert_eq!(
         result,
         Err(EnrichError::Transient(
@@ -474,12 +462,15 @@ async fn a_slow_answer_times_out_as_transient() {
         .respond_with(success(vec![order_a("UNPAID")]).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
-    let mut creds = credentials(Some(&server.uri()));
-    creds
-        .values
-        .insert("api_timeout_ms".into(), o2o_core::Secret::new("300"));
+    let connector = build(o2o_tiktok_shop::Settings {
+        api: ApiSettings {
+            api_base: Some(server.uri()),
+            api_timeout_ms: Some(300),
+        },
+        ..settings(None)
+    });
     let started = std::time::Instant::now();
-    let result = enrich("order-status-unpaid.http", &creds).await;
+    let result = enrich("order-status-unpaid.http", &connector).await;
     assert_eq!(
         result,
         Err(EnrichError::Transient(
@@ -493,23 +484,47 @@ async fn a_slow_answer_times_out_as_transient() {
     );
 }
 
+/// A missing enrichment setting used to surface only inside `enrich`, as a transient error for
+/// every delivery; now the channel does not start, and the error names the setting.
 #[tokio::test]
-async fn missing_enrichment_settings_are_transient_and_send_nothing() {
+async fn missing_enrichment_settings_stop_start_up_and_send_nothing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(success(vec![]))
         .expect(0)
         .mount(&server)
         .await;
-    for setting in ["shop_cipher", "access_token", "app_key"] {
-        let mut creds = credentials(Some(&server.uri()));
-        creds.values.remove(setting);
-        let result = enrich("order-status-unpaid.http", &creds).await;
+    let entry = ConnectorEntry::of::<TikTokShop>();
+    let label = "channels.tiktok-shop";
+    assert!(
+        (entry.build)(&table(&server.uri()), label).is_ok(),
+        "the complete table builds"
+    );
+    for setting in ["shop_cipher", "access_token", "app_key", "secrets"] {
+        let mut table = table(&server.uri());
+        table.remove(setting);
+        let error = (entry.build)(&table, label).err().map(|e| e.to_string());
         assert_eq!(
-            result,
-            Err(EnrichError::Transient(format!(
-                "setting `{setting}` is not configured"
-            ))),
+            error,
+            Some(format!("{label}: missing field `{setting}`")),
+            "{setting}"
+        );
+    }
+    for (setting, value, problem) in [
+        (
+            "api_base",
+            json!("open-api.tiktokglobalshop.com"),
+            "not a URL",
+        ),
+        ("api_timeout_ms", json!(0), "must be above 0"),
+    ] {
+        let mut table = table(&server.uri());
+        table.insert(setting.into(), value);
+        let error = (entry.build)(&table, label).err().map(|e| e.to_string());
+        assert_eq!(
+            error,
+            Some(format!("{label}.{setting}: {problem}")),
+            "{setting}"
         );
     }
 }
@@ -522,11 +537,7 @@ async fn error_messages_carry_no_token_or_customer_data() {
         .expect(1)
         .mount(&server)
         .await;
-    let result = enrich(
-        "order-status-unpaid.http",
-        &credentials(Some(&server.uri())),
-    )
-    .await;
+    let result = enrich("order-status-unpaid.http", &connector(Some(&server.uri()))).await;
     let Err(EnrichError::Permanent(message)) = result else {
         panic!("expected a permanent error, got {result:?}");
     };

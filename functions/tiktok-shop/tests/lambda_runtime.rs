@@ -28,7 +28,7 @@ async fn a_webhook_is_acknowledged_then_enriched_by_the_same_binary() {
     });
     let run = round_trip(
         env!("CARGO_BIN_EXE_tiktok-shop"),
-        &TikTokShop,
+        o2o_core::ConnectorEntry::of::<TikTokShop>(),
         include_bytes!("../../../events/tiktok-shop/order-status-awaiting-shipment.http"),
         &table,
         "",

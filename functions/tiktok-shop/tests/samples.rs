@@ -7,9 +7,12 @@
 
 mod common;
 
-use common::{SHOP_ID, credentials, received_at, samples_dir, signed_sample};
+use common::order_detail::{ORDER_A, ORDER_B};
+use common::{
+    APP_SECRET, SHOP_ID, build, connector, received_at, samples_dir, settings, signed_sample,
+};
 use o2o_core::connector::NormaliseContext;
-use o2o_core::{Connector, Normalised, Secret};
+use o2o_core::{Connector, Normalised, Secret, Secrets, WebhookRequest};
 use o2o_tiktok_shop::{SIGNATURE_HEADER, TikTokShop};
 
 /// (file, topic, tts_notification_id, mapped): every sample, in directory order.
@@ -82,7 +85,7 @@ fn every_sample_has_a_test() {
     let covered: Vec<&str> = COVERED.iter().map(|c| c.0).collect();
     assert_eq!(files, covered);
     assert!(
-        covered.contains(&TikTokShop.info().default_sample),
+        covered.contains(&TikTokShop::info().default_sample),
         "the default sample exists"
     );
 }
@@ -92,35 +95,50 @@ fn every_sample_verifies_parses_and_normalises() {
     let ctx = NormaliseContext {
         received_at: received_at(),
     };
+    let connector = connector(None);
     for &(name, topic, notification_id, mapped) in COVERED {
         let req = signed_sample(name);
         assert_eq!(req.method, "POST", "{name}");
         let signature = req.headers.get(SIGNATURE_HEADER).expect("signed");
         assert_eq!(signature.len(), 64, "{name}: hex HMAC-SHA256");
+        let verified = connector
+            .verify(&req)
+            .unwrap_or_else(|r| panic!("{name}: {r:?}"));
         assert_eq!(
-            TikTokShop.verify(&req, &credentials(None)),
-            Ok(()),
-            "{name}"
-        );
-
-        let delivery = TikTokShop
-            .parse(&req, &credentials(None))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(delivery.tenant, SHOP_ID, "{name}: tenant (shop_id)");
-        assert_eq!(delivery.topic, topic, "{name}: topic (type)");
-        assert_eq!(delivery.external_event_id, notification_id, "{name}");
-        assert_eq!(
-            delivery.payload, req.body,
+            verified.payload.as_ref(),
+            req.body.as_slice(),
             "{name}: the payload is the raw body"
         );
 
-        let normalised = TikTokShop.normalise(&delivery, &ctx);
-        let expected = if mapped {
-            Normalised::Enrich
-        } else {
-            Normalised::Ignored(format!("type {topic} is not mapped"))
-        };
-        assert_eq!(normalised, Ok(expected), "{name}");
+        let parsed = connector
+            .parse(&verified)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let delivery = parsed.id.clone();
+        assert_eq!(delivery.tenant, SHOP_ID, "{name}: tenant (shop_id)");
+        assert_eq!(delivery.topic, topic, "{name}: topic (type)");
+        assert_eq!(delivery.external_event_id, notification_id, "{name}");
+
+        let normalised = connector.normalise(&parsed.id, parsed.message, &ctx);
+        match normalised {
+            Ok(Normalised::Enrich(thin)) if mapped => {
+                // Order B is the cancelled one; every other sample is about order A.
+                let order = if name.contains("cancel") {
+                    ORDER_B
+                } else {
+                    ORDER_A
+                };
+                assert_eq!(thin.order_id, order, "{name}: the order to fetch");
+                let status = format!("\"{}\"", thin.status);
+                assert!(
+                    String::from_utf8_lossy(&req.body).contains(&status),
+                    "{name}: the webhook's own status {status}"
+                );
+            }
+            Ok(Normalised::Ignored(reason)) if !mapped => {
+                assert_eq!(reason, format!("type {topic} is not mapped"), "{name}")
+            }
+            other => panic!("{name}: mapped {mapped}, got {other:?}"),
+        }
     }
 }
 
@@ -128,16 +146,19 @@ fn every_sample_verifies_parses_and_normalises() {
 fn the_path_tenant_wins_over_shop_id() {
     let mut req = signed_sample("order-status-unpaid.http");
     req.path_tenant = Some("main-shop".into());
-    let delivery = TikTokShop.parse(&req, &credentials(None)).expect("parse");
-    assert_eq!(delivery.tenant, "main-shop");
+    let connector = connector(None);
+    let verified = connector.verify(&req).expect("the tenant is not signed");
+    let parsed = connector.parse(&verified).expect("parse");
+    assert_eq!(parsed.id.tenant, "main-shop");
 }
 
 #[test]
 fn tampered_forged_wrong_app_and_unsigned_samples_are_refused() {
-    let creds = credentials(None);
-    let refused = |req: &o2o_core::WebhookRequest, creds: &o2o_core::Credentials| {
-        TikTokShop
-            .verify(req, creds)
+    let creds = connector(None);
+    let refused = |req: &WebhookRequest, connector: &TikTokShop| {
+        connector
+            .verify(req)
+            .map(|_| ())
             .map_err(|r| (r.status, r.code))
     };
 
@@ -161,13 +182,15 @@ fn tampered_forged_wrong_app_and_unsigned_samples_are_refused() {
     assert_eq!(refused(&forged, &creds), Err((401, "signature_mismatch")));
 
     let req = signed_sample("order-status-awaiting-shipment.http");
-    let mut other_app = credentials(None);
-    other_app
-        .values
-        .insert("app_key".into(), Secret::new("another-app"));
+    let other_app = build(o2o_tiktok_shop::Settings {
+        app_key: o2o_core::Identifier::new("another-app"),
+        ..settings(None)
+    });
     assert_eq!(refused(&req, &other_app), Err((401, "signature_mismatch")));
-    let mut other_secret = credentials(None);
-    other_secret.secrets = vec![Secret::new("another-secret")];
+    let other_secret = build(o2o_tiktok_shop::Settings {
+        secrets: Secrets::new(vec![Secret::new("another-secret")]).expect("one secret"),
+        ..settings(None)
+    });
     assert_eq!(
         refused(&req, &other_secret),
         Err((401, "signature_mismatch"))
@@ -181,7 +204,10 @@ fn tampered_forged_wrong_app_and_unsigned_samples_are_refused() {
 #[test]
 fn rotation_accepts_the_previous_secret() {
     let req = signed_sample("order-status-delivered.http");
-    let mut rotated = credentials(None);
-    rotated.secrets.insert(0, Secret::new("the-new-secret"));
-    assert_eq!(TikTokShop.verify(&req, &rotated), Ok(()));
+    let rotated = build(o2o_tiktok_shop::Settings {
+        secrets: Secrets::new(vec![Secret::new("the-new-secret"), Secret::new(APP_SECRET)])
+            .expect("two secrets"),
+        ..settings(None)
+    });
+    assert_eq!(rotated.verify(&req).map(|_| ()), Ok(()));
 }

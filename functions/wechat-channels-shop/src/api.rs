@@ -15,12 +15,11 @@
 //!   `40014` invalid token); `100002` "Not exist" for an unknown order is [C-2] (WeChat
 //!   developer community answers), not in the official table.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use o2o_core::{Credentials, EnrichError};
-use o2o_enrich::{api_base, http, request_timeout, required, send_json};
+use o2o_core::EnrichError;
+use o2o_core::settings::Secret;
+use o2o_enrich::{ApiClient, send_json};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -28,8 +27,6 @@ use crate::order::OrderDetail;
 
 /// The platform's API base URL (override with the `api_base` setting).
 pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
-/// Setting: the shop's AppSecret, for the access token.
-pub const APP_SECRET: &str = "app_secret";
 /// A cached token is dropped this long before WeChat says it expires.
 pub const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 
@@ -48,13 +45,6 @@ const ORDER_NOT_FOUND: i64 = 100_002;
 struct CachedToken {
     token: String,
     fresh_until: Instant,
-}
-
-/// Tokens per (API base, app id): one process serves one app in production; tests point
-/// several apps at several mock servers.
-fn tokens() -> &'static Mutex<HashMap<String, CachedToken>> {
-    static TOKENS: OnceLock<Mutex<HashMap<String, CachedToken>>> = OnceLock::new();
-    TOKENS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 #[derive(Deserialize)]
@@ -84,62 +74,117 @@ fn classify(api: &str, errcode: i64) -> EnrichError {
     }
 }
 
-fn json_post(
-    url: String,
-    body: &serde_json::Value,
-    credentials: &Credentials,
-) -> reqwest::RequestBuilder {
-    http()
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .timeout(request_timeout(credentials))
+/// The order API of one shop: its client, its AppID and AppSecret, and its access token,
+/// cached until 5 minutes before it expires.
+pub struct OrderApi {
+    client: ApiClient,
+    app_id: String,
+    app_secret: Secret,
+    // Held across a fetch: concurrent enrichments wait for one token request.
+    token: Mutex<Option<CachedToken>>,
 }
 
-/// A valid access token for the tenant's app: the cached one unless `force`.
-async fn access_token(credentials: &Credentials, force: bool) -> Result<String, EnrichError> {
-    const API: &str = "wechat-channels-shop access token";
-    let base = api_base(credentials, DEFAULT_API_BASE);
-    let app_id = required(credentials, crate::auth::APP_ID)?;
-    let secret = required(credentials, APP_SECRET)?;
-    let key = format!("{base}\n{app_id}");
-    // Held across the fetch: concurrent enrichments wait for one token request.
-    let mut cache = tokens().lock().await;
-    if !force
-        && let Some(cached) = cache.get(&key)
-        && cached.fresh_until > Instant::now()
-    {
-        return Ok(cached.token.clone());
+impl std::fmt::Debug for OrderApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderApi")
+            .field("client", &self.client)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
     }
-    let body = serde_json::json!({
-        "grant_type": "client_credential",
-        "appid": app_id,
-        "secret": secret,
-        "force_refresh": force,
-    });
-    let answer: TokenAnswer = send_json(
-        API,
-        json_post(format!("{base}/cgi-bin/stable_token"), &body, credentials),
-    )
-    .await?;
-    let token = match answer.access_token.filter(|t| !t.is_empty()) {
-        Some(token) if answer.errcode == 0 => token,
-        _ if answer.errcode != 0 => return Err(classify(API, answer.errcode)),
-        _ => {
-            return Err(EnrichError::Transient(format!(
-                "{API}: no token in the answer"
-            )));
+}
+
+impl OrderApi {
+    /// The API for the shop `app_id` with `app_secret`, through `client`.
+    pub fn new(client: ApiClient, app_id: String, app_secret: Secret) -> Self {
+        Self {
+            client,
+            app_id,
+            app_secret,
+            token: Mutex::new(None),
         }
-    };
-    let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(0)).saturating_sub(TOKEN_MARGIN);
-    cache.insert(
-        key,
-        CachedToken {
+    }
+
+    fn json_post(&self, url: String, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        self.client
+            .http()
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+    }
+
+    /// A valid access token for the shop's app: the cached one unless `force`.
+    async fn access_token(&self, force: bool) -> Result<String, EnrichError> {
+        const API: &str = "wechat-channels-shop access token";
+        let mut cache = self.token.lock().await;
+        if !force
+            && let Some(cached) = cache.as_ref()
+            && cached.fresh_until > Instant::now()
+        {
+            return Ok(cached.token.clone());
+        }
+        let body = serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self.app_secret.expose(),
+            "force_refresh": force,
+        });
+        let url = self.client.url("/cgi-bin/stable_token");
+        let answer: TokenAnswer = send_json(API, self.json_post(url, &body)).await?;
+        let token = match answer.access_token.filter(|t| !t.is_empty()) {
+            Some(token) if answer.errcode == 0 => token,
+            _ if answer.errcode != 0 => return Err(classify(API, answer.errcode)),
+            _ => {
+                return Err(EnrichError::Transient(format!(
+                    "{API}: no token in the answer"
+                )));
+            }
+        };
+        let lifetime =
+            Duration::from_secs(answer.expires_in.unwrap_or(0)).saturating_sub(TOKEN_MARGIN);
+        *cache = Some(CachedToken {
             token: token.clone(),
             fresh_until: Instant::now() + lifetime,
-        },
-    );
-    Ok(token)
+        });
+        Ok(token)
+    }
+
+    /// Fetches one order's detail.
+    pub async fn fetch_order(&self, order_id: &str) -> Result<OrderDetail, EnrichError> {
+        const API: &str = "wechat-channels-shop order detail";
+        let body = serde_json::json!({ "order_id": order_id });
+        let mut token = self.access_token(false).await?;
+        let mut refreshed = false;
+        loop {
+            let url = self.client.url(&format!(
+                "/channels/ec/order/get?access_token={}",
+                encode_query_value(&token)
+            ));
+            let answer: OrderAnswer = send_json(API, self.json_post(url, &body)).await?;
+            match answer.errcode {
+                0 => {
+                    let order = answer.order.ok_or_else(|| {
+                        EnrichError::Permanent(format!("{API}: answer without an order"))
+                    })?;
+                    if order.order_id.0 != order_id {
+                        return Err(EnrichError::Permanent(format!(
+                            "{API}: answered for another order"
+                        )));
+                    }
+                    return Ok(order);
+                }
+                code if TOKEN_REFUSED.contains(&code) && !refreshed => {
+                    refreshed = true;
+                    token = self.access_token(true).await?;
+                }
+                ORDER_NOT_FOUND => {
+                    return Err(EnrichError::Permanent(format!(
+                        "{API}: the order does not exist (errcode {ORDER_NOT_FOUND})"
+                    )));
+                }
+                code => return Err(classify(API, code)),
+            }
+        }
+    }
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
@@ -153,48 +198,6 @@ fn encode_query_value(value: &str) -> String {
         }
     }
     out
-}
-
-/// Fetches one order's detail.
-pub async fn fetch_order(
-    credentials: &Credentials,
-    order_id: &str,
-) -> Result<OrderDetail, EnrichError> {
-    const API: &str = "wechat-channels-shop order detail";
-    let base = api_base(credentials, DEFAULT_API_BASE);
-    let body = serde_json::json!({ "order_id": order_id });
-    let mut token = access_token(credentials, false).await?;
-    let mut refreshed = false;
-    loop {
-        let url = format!(
-            "{base}/channels/ec/order/get?access_token={}",
-            encode_query_value(&token)
-        );
-        let answer: OrderAnswer = send_json(API, json_post(url, &body, credentials)).await?;
-        match answer.errcode {
-            0 => {
-                let order = answer.order.ok_or_else(|| {
-                    EnrichError::Permanent(format!("{API}: answer without an order"))
-                })?;
-                if order.order_id.0 != order_id {
-                    return Err(EnrichError::Permanent(format!(
-                        "{API}: answered for another order"
-                    )));
-                }
-                return Ok(order);
-            }
-            code if TOKEN_REFUSED.contains(&code) && !refreshed => {
-                refreshed = true;
-                token = access_token(credentials, true).await?;
-            }
-            ORDER_NOT_FOUND => {
-                return Err(EnrichError::Permanent(format!(
-                    "{API}: the order does not exist (errcode {ORDER_NOT_FOUND})"
-                )));
-            }
-            code => return Err(classify(API, code)),
-        }
-    }
 }
 
 #[cfg(test)]

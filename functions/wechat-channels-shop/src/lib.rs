@@ -18,21 +18,24 @@ mod order;
 mod payload;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, EnrichError, NormaliseContext, NormaliseError, Normalised,
-    Setting,
+    ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
+    Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
+use o2o_core::settings::{Identifier, Secret, SettingsError};
 use o2o_core::signature::{SignatureError, sha256_hex};
-use o2o_core::{Credentials, Rejection, Reply, WebhookRequest};
+use o2o_core::{Rejection, Reply, WebhookRequest};
+use o2o_enrich::{ApiClient, ApiSettings};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::borrow::Cow;
 
-pub use api::{APP_SECRET, DEFAULT_API_BASE};
-pub use auth::{
-    APP_ID, ENCODING_AES_KEY, PREVIOUS_ENCODING_AES_KEY, PREVIOUS_TOKEN, REPLAY_WINDOW_SECONDS,
-    TOKEN,
-};
+pub use api::DEFAULT_API_BASE;
+pub use auth::{Keys, REPLAY_WINDOW_SECONDS};
 pub use normalise::REFUND_DONE;
+pub use payload::Message;
 
-use crate::payload::{Message, Topic};
+use crate::payload::Topic;
 
 /// The reply WeChat expects ("回复 success 或空字符串（无需加密）").
 pub const ACK_BODY: &str = "success";
@@ -41,92 +44,94 @@ static INFO: ChannelInfo = ChannelInfo {
     id: "wechat-channels-shop",
     name: "WeChat Channels shop",
     kind: ChannelKind::SocialShop,
-    settings: &[
-        Setting {
-            name: TOKEN,
-            required: true,
-            description: "the Token of 视频号小店后台 → 服务市场 → 自研 → 消息推送 (message push)",
-        },
-        Setting {
-            name: ENCODING_AES_KEY,
-            required: true,
-            description: "the 43-character EncodingAESKey from the same message-push page",
-        },
-        Setting {
-            name: APP_ID,
-            required: true,
-            description: "the shop's AppID (小店后台 → 服务市场 → 自研 → 开发信息 / development info); \
-                          every decrypted message must end with it",
-        },
-        Setting {
-            name: APP_SECRET,
-            required: true,
-            description: "the shop's AppSecret from the same development-info page, for the \
-                          access token of the order API",
-        },
-        Setting {
-            name: PREVIOUS_TOKEN,
-            required: false,
-            description: "the Token being replaced, during a manual cut-over (either pair verifies)",
-        },
-        Setting {
-            name: PREVIOUS_ENCODING_AES_KEY,
-            required: false,
-            description: "the EncodingAESKey being replaced, during a manual cut-over",
-        },
-        Setting {
-            name: o2o_enrich::API_BASE_SETTING,
-            required: false,
-            description: "the order API's base URL (default https://api.weixin.qq.com)",
-        },
-        Setting {
-            name: o2o_enrich::TIMEOUT_SETTING,
-            required: false,
-            description: "timeout of each order-API request in milliseconds (default 10000)",
-        },
-    ],
     default_sample: "order-new.http",
+    get_handshake: true,
 };
 
-/// The WeChat Channels shop connector.
-pub struct WeChatChannelsShop;
+/// A WeChat Channels shop channel table (`[channels.wechat-channels-shop]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// The Token of 视频号小店后台 → 服务市场 → 自研 → 消息推送 (message push).
+    pub token: Secret,
+    /// The 43-character EncodingAESKey from the same message-push page.
+    pub encoding_aes_key: Secret,
+    /// The shop's AppID (小店后台 → 服务市场 → 自研 → 开发信息 / development info); every
+    /// decrypted message must end with it.
+    pub app_id: Identifier,
+    /// The shop's AppSecret from the same development-info page, for the access token of the
+    /// order API.
+    pub app_secret: Secret,
+    /// The Token being replaced, during a manual cut-over (either pair verifies).
+    #[serde(default)]
+    pub previous_token: Option<Secret>,
+    /// The EncodingAESKey being replaced, during a manual cut-over.
+    #[serde(default)]
+    pub previous_encoding_aes_key: Option<Secret>,
+    /// The order API's base URL (default https://api.weixin.qq.com) and timeout.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
+
+/// The WeChat Channels shop connector for one shop: its decoded keys, and its order API with
+/// its access-token cache.
+#[derive(Debug)]
+pub struct WeChatChannelsShop {
+    keys: Keys,
+    orders: api::OrderApi,
+}
 
 #[async_trait::async_trait]
 impl Connector for WeChatChannelsShop {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    type Facts = ();
+    type Message<'v> = Message;
+    /// The message itself: it names the order to fetch and what happened to it.
+    type Thin = Message;
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn handshake(
-        &self,
-        req: &WebhookRequest,
-        credentials: &Credentials,
-    ) -> Option<Result<Reply, Rejection>> {
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        let keys = Keys::new(
+            settings.token,
+            &settings.encoding_aes_key,
+            settings.app_id.as_str().to_owned(),
+            settings.previous_token,
+            settings.previous_encoding_aes_key.as_ref(),
+        )?;
+        let client = ApiClient::new(&settings.api, DEFAULT_API_BASE)?;
+        Ok(Self {
+            keys,
+            orders: api::OrderApi::new(
+                client,
+                settings.app_id.as_str().to_owned(),
+                settings.app_secret,
+            ),
+        })
+    }
+
+    fn handshake(&self, req: &WebhookRequest) -> Option<Result<Reply, Rejection>> {
         (req.method == "GET" && req.query_param("echostr").is_some())
-            .then(|| auth::verify_url(req, credentials))
+            .then(|| self.keys.verify_url(req))
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        if req.method != "POST" {
-            return Err(Rejection::new(
-                405,
-                "method_not_allowed",
-                "WeChat pushes are POST requests (GET only with echostr)",
-            ));
-        }
-        auth::open(req, credentials).map(|_| ())
+    /// Checks the signature and the replay window, and decrypts: the payload is the message.
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        let plain = self.keys.open(req)?;
+        Ok(Verified::with_payload(req, Cow::Owned(plain)))
     }
 
-    fn parse(
-        &self,
-        req: &WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<Delivery, NormaliseError> {
-        let plain = auth::open(req, credentials)
-            .map_err(|r| NormaliseError(format!("envelope: {}", r.code)))?;
-        let message = Message::parse(&plain)?;
+    /// A delivery stored without its plaintext (written before plaintexts were stored) is
+    /// decrypted again with the current keys; the window is checked against its time of receipt.
+    fn reopen<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        self.verify(req)
+    }
+
+    fn parse(&self, verified: &Verified<'_>) -> Result<Parsed<Message>, NormaliseError> {
+        let message = Message::parse(&verified.payload)?;
         let event = message.event()?.to_owned();
-        let tenant = match &req.path_tenant {
+        let tenant = match &verified.request.path_tenant {
             Some(tenant) => tenant.clone(),
             None => message
                 .to_user_name
@@ -142,67 +147,59 @@ impl Connector for WeChatChannelsShop {
                 format!("{after_sale_id}:{status}:{}", message.create_time()?)
             }
             Some(_) => format!("{}:{}", message.order_id()?, message.create_time()?),
-            None => sha256_hex(&plain),
+            None => sha256_hex(&verified.payload),
         };
-        Ok(Delivery {
-            tenant,
-            external_event_id,
-            topic: event,
-            payload: plain,
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant,
+                external_event_id,
+                topic: event,
+            },
+            message,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        _id: &DeliveryId,
+        message: Message,
         _ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        normalise::classify(&Message::parse(&delivery.payload)?)
+    ) -> Result<Normalised<Message>, NormaliseError> {
+        normalise::classify(message)
     }
 
     async fn enrich(
         &self,
-        delivery: &Delivery,
-        credentials: &Credentials,
+        message: Message,
         _ctx: &NormaliseContext,
-    ) -> Result<Normalised, EnrichError> {
-        let permanent = |e: NormaliseError| EnrichError::Permanent(e.0);
-        let message = Message::parse(&delivery.payload).map_err(permanent)?;
-        if let Normalised::Ignored(reason) = normalise::classify(&message).map_err(permanent)? {
-            return Ok(Normalised::Ignored(reason));
-        }
-        let order_id = normalise::order_to_fetch(&message).map_err(permanent)?;
-        let detail = api::fetch_order(credentials, &order_id).await?;
-        let draft = normalise::draft(&message, &detail).map_err(permanent)?;
-        Ok(Normalised::Events(vec![draft]))
+    ) -> Result<Normalised<Message>, EnrichError> {
+        let order_id = normalise::order_to_fetch(&message)?;
+        let detail = self.orders.fetch_order(&order_id).await?;
+        Ok(Normalised::Events(vec![normalise::draft(
+            &message, &detail,
+        )?]))
     }
 
     fn ack(&self) -> Reply {
         Reply::text(200, ACK_BODY)
     }
 
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        auth::seal(req, credentials)
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        self.keys.seal(req)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::{Headers, Secret, Timestamp};
+    use o2o_core::settings::parse_settings;
+    use o2o_core::{ConnectorEntry, Headers, Timestamp};
+    use o2o_testkit::samples::{dev_connector_with, dev_table};
+    use serde_json::json;
 
-    fn credentials(pairs: &[(&str, &str)]) -> Credentials {
-        Credentials {
-            values: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Secret::new(*v)))
-                .collect(),
-            ..Credentials::default()
-        }
+    /// The connector built from the development table with `changes`.
+    fn connector(changes: &[(&str, serde_json::Value)]) -> WeChatChannelsShop {
+        dev_connector_with::<WeChatChannelsShop>(changes)
     }
 
     fn request(method: &str, query: &str, body: &str, at: i64) -> WebhookRequest {
@@ -220,26 +217,28 @@ mod tests {
     /// (<https://developers.weixin.qq.com/doc/channels/dev_before/base/message_push.md>).
     #[test]
     fn answers_the_documented_url_verification() {
-        let creds = credentials(&[(TOKEN, "AAAAA")]);
-        let query = "signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492";
-        let reply = WeChatChannelsShop
-            .handshake(&request("GET", query, "", 1_714_036_504), &creds)
-            .expect("a handshake");
-        // Without an EncodingAESKey the channel is misconfigured for pushes, not for the GET.
+        // Without an EncodingAESKey the channel is not built at all (it used to be refused as
+        // misconfigured on the first GET).
+        let mut no_key = dev_table("wechat-channels-shop");
+        no_key.insert("token".into(), json!("AAAAA"));
+        no_key.remove("encoding_aes_key");
         assert_eq!(
-            reply.map_err(|r| r.code),
-            Err("channel_misconfigured"),
+            parse_settings::<Settings>(&no_key, "channels.wechat-channels-shop")
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err("channels.wechat-channels-shop: missing field `encoding_aes_key`".into()),
             "the key is required"
         );
-        let creds = credentials(&[
-            (TOKEN, "AAAAA"),
+        let shop = connector(&[
+            ("token", json!("AAAAA")),
             (
-                ENCODING_AES_KEY,
-                "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                "encoding_aes_key",
+                json!("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
             ),
         ]);
-        let reply = WeChatChannelsShop
-            .handshake(&request("GET", query, "", 1_714_036_504), &creds)
+        let query = "signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492";
+        let reply = shop
+            .handshake(&request("GET", query, "", 1_714_036_504))
             .expect("a handshake")
             .expect("the signature matches");
         assert_eq!(
@@ -251,24 +250,20 @@ mod tests {
             (200, "4375120948345356249", "text/plain; charset=utf-8")
         );
         let forged = query.replace("f464b24f", "f464b24e");
-        let refused = WeChatChannelsShop
-            .handshake(&request("GET", &forged, "", 1_714_036_504), &creds)
+        let refused = shop
+            .handshake(&request("GET", &forged, "", 1_714_036_504))
             .expect("a handshake");
         assert_eq!(
             refused.map_err(|r| (r.status, r.code)),
             Err((401, "signature_mismatch"))
         );
-        let unsigned = WeChatChannelsShop
-            .handshake(
-                &request("GET", "echostr=1&timestamp=1&nonce=2", "", 1),
-                &creds,
-            )
+        let unsigned = shop
+            .handshake(&request("GET", "echostr=1&timestamp=1&nonce=2", "", 1))
             .expect("a handshake");
         assert_eq!(unsigned.map_err(|r| r.code), Err("signature_missing"));
         assert!(
-            WeChatChannelsShop
-                .handshake(&request("POST", query, "", 1), &creds)
-                .is_none()
+            shop.handshake(&request("POST", query, "", 1)).is_none(),
+            "a POST is no handshake"
         );
     }
 
@@ -283,62 +278,74 @@ mod tests {
         let body = format!(r#"{{"ToUserName":"wx5823bf96d3bd56c7","Encrypt":"{encrypt}"}}"#);
         let query = "msg_signature=0623cbc5a8cbee5bcc137c70de99575366fc2af3&timestamp=1409659813&nonce=1372623149";
         let key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
-        let creds = credentials(&[
-            (TOKEN, "QDG6eK"),
-            (ENCODING_AES_KEY, key),
-            (APP_ID, "wx5823bf96d3bd56c7"),
+        let official = connector(&[
+            ("token", json!("QDG6eK")),
+            ("encoding_aes_key", json!(key)),
+            ("app_id", json!("wx5823bf96d3bd56c7")),
         ]);
         let req = request("POST", query, &body, 1_409_659_813 + 60);
-        assert_eq!(WeChatChannelsShop.verify(&req, &creds), Ok(()));
-        let plain = auth::open(&req, &creds).expect("opens");
+        let expected = r#"{"ToUserName":"wx5823bf96d3bd56c7","FromUserName":"mycreate","CreateTime": 1409659813,"MsgType":"text","Content":"hello","MsgId":4561255354251345929,"AgentID": 218}"#;
+        let verified = official.verify(&req).expect("verifies");
         assert_eq!(
-            String::from_utf8(plain).expect("utf-8"),
-            r#"{"ToUserName":"wx5823bf96d3bd56c7","FromUserName":"mycreate","CreateTime": 1409659813,"MsgType":"text","Content":"hello","MsgId":4561255354251345929,"AgentID": 218}"#
+            std::str::from_utf8(&verified.payload).expect("utf-8"),
+            expected,
+            "the verified payload is the decrypted message"
         );
+        let plain = official.keys.open(&req).expect("opens");
+        assert_eq!(String::from_utf8(plain).expect("utf-8"), expected);
         // The same push under rotation: the official pair is the previous one.
-        let rotated = credentials(&[
-            (TOKEN, "NewToken"),
+        let rotated = connector(&[
+            ("token", json!("NewToken")),
             (
-                ENCODING_AES_KEY,
-                "o2oWeChatChannelsShopEncodingAesKey01234567",
+                "encoding_aes_key",
+                json!("o2oWeChatChannelsShopEncodingAesKey01234567"),
             ),
-            (PREVIOUS_TOKEN, "QDG6eK"),
-            (PREVIOUS_ENCODING_AES_KEY, key),
-            (APP_ID, "wx5823bf96d3bd56c7"),
-        ]);
-        assert_eq!(WeChatChannelsShop.verify(&req, &rotated), Ok(()));
-        // Right Token and key, wrong app: 401, nothing decrypted is used.
-        let other_app = credentials(&[
-            (TOKEN, "QDG6eK"),
-            (ENCODING_AES_KEY, key),
-            (APP_ID, "wx0000000000000000"),
+            ("previous_token", json!("QDG6eK")),
+            ("previous_encoding_aes_key", json!(key)),
+            ("app_id", json!("wx5823bf96d3bd56c7")),
         ]);
         assert_eq!(
-            WeChatChannelsShop
-                .verify(&req, &other_app)
+            rotated
+                .verify(&req)
+                .map(|v| v.payload.into_owned())
+                .map_err(|r| r.code),
+            Ok(expected.as_bytes().to_vec())
+        );
+        // Right Token and key, wrong app: 401, nothing decrypted is used.
+        let other_app = connector(&[
+            ("token", json!("QDG6eK")),
+            ("encoding_aes_key", json!(key)),
+            ("app_id", json!("wx0000000000000000")),
+        ]);
+        assert_eq!(
+            other_app
+                .verify(&req)
+                .map(|_| ())
                 .map_err(|r| (r.status, r.code)),
             Err((401, "wrong_app"))
         );
         // Right Token, wrong key: the signature checks out but the body does not decrypt.
-        let wrong_key = credentials(&[
-            (TOKEN, "QDG6eK"),
+        let wrong_key = connector(&[
+            ("token", json!("QDG6eK")),
             (
-                ENCODING_AES_KEY,
-                "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                "encoding_aes_key",
+                json!("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
             ),
-            (APP_ID, "wx5823bf96d3bd56c7"),
+            ("app_id", json!("wx5823bf96d3bd56c7")),
         ]);
         assert_eq!(
-            WeChatChannelsShop
-                .verify(&req, &wrong_key)
+            wrong_key
+                .verify(&req)
+                .map(|_| ())
                 .map_err(|r| (r.status, r.code)),
             Err((401, "decryption_failed"))
         );
         // Replayed an hour later.
         let late = request("POST", query, &body, 1_409_659_813 + 3600);
         assert_eq!(
-            WeChatChannelsShop
-                .verify(&late, &creds)
+            official
+                .verify(&late)
+                .map(|_| ())
                 .map_err(|r| (r.status, r.code)),
             Err((401, "timestamp_outside_window"))
         );
@@ -346,23 +353,68 @@ mod tests {
 
     #[test]
     fn describes_the_channel() {
-        let info = WeChatChannelsShop.info();
+        let info = WeChatChannelsShop::info();
         assert_eq!(info.id, "wechat-channels-shop");
         assert_eq!(info.kind, ChannelKind::SocialShop);
-        let required: Vec<&str> = info
-            .settings
+        assert!(info.get_handshake, "GET is the URL verification");
+        // The settings, from the schema of `Settings`: required ones first, each group by name.
+        let settings = ConnectorEntry::of::<WeChatChannelsShop>().settings();
+        let required: Vec<(&str, bool)> = settings
             .iter()
             .filter(|s| s.required)
-            .map(|s| s.name)
+            .map(|s| (s.name.as_str(), s.secret))
             .collect();
         assert_eq!(
             required,
-            ["token", "encoding_aes_key", "app_id", "app_secret"]
+            [
+                ("app_id", false),
+                ("app_secret", true),
+                ("encoding_aes_key", true),
+                ("token", true)
+            ]
         );
-        assert!(info.settings.iter().any(|s| s.name == "api_base"));
-        assert!(info.settings.iter().any(|s| s.name == "api_timeout_ms"));
-        let ack = WeChatChannelsShop.ack();
+        for optional in [
+            "api_base",
+            "api_timeout_ms",
+            "previous_encoding_aes_key",
+            "previous_token",
+        ] {
+            assert!(
+                settings.iter().any(|s| s.name == optional && !s.required),
+                "{optional}"
+            );
+        }
+        let ack = connector(&[]).ack();
         assert_eq!((ack.status, ack.body.as_str()), (200, "success"));
         assert!(ack.content_type.starts_with("text/plain"));
+    }
+
+    /// Keys are decoded once, when the channel is built: a bad one stops start-up, named.
+    #[test]
+    fn a_bad_key_or_app_id_stops_start_up() {
+        let build = |changes: &[(&str, serde_json::Value)]| {
+            let mut table = dev_table("wechat-channels-shop");
+            for (name, value) in changes {
+                table.insert((*name).to_owned(), value.clone());
+            }
+            let settings = parse_settings::<Settings>(&table, "channels.wechat-channels-shop")
+                .expect("the table reads");
+            WeChatChannelsShop::build(settings)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(build(&[]), Ok(()));
+        assert_eq!(
+            build(&[("encoding_aes_key", json!("too-short"))]),
+            Err("encoding_aes_key: is not 43 base64 characters".into())
+        );
+        assert_eq!(
+            build(&[("previous_encoding_aes_key", json!("!".repeat(43)))]),
+            Err("previous_encoding_aes_key: is not 43 base64 characters".into())
+        );
+        assert_eq!(
+            build(&[("app_id", json!("  "))]),
+            Err("app_id: is empty".into())
+        );
     }
 }

@@ -29,8 +29,9 @@ use crate::payload::{Message, Topic};
 /// After-sale statuses that mean the money went back to the buyer (退款完成, 退货退款完成).
 pub const REFUND_DONE: [&str; 2] = ["MERCHANT_REFUND_SUCCESS", "MERCHANT_RETURN_SUCCESS"];
 
-/// What a verified message becomes at ingest time.
-pub fn classify(message: &Message) -> Result<Normalised, NormaliseError> {
+/// What a verified message becomes at ingest time: order events and finished refunds are
+/// enriched (the message is the thin reading), the rest ignored.
+pub fn classify(message: Message) -> Result<Normalised<Message>, NormaliseError> {
     let event = message.event()?;
     match Topic::from_event(event) {
         None => Ok(Normalised::Ignored(format!(
@@ -39,7 +40,7 @@ pub fn classify(message: &Message) -> Result<Normalised, NormaliseError> {
         Some(Topic::AftersaleUpdate) => {
             let (status, _, _) = message.aftersale()?;
             if REFUND_DONE.contains(&status) {
-                Ok(Normalised::Enrich)
+                Ok(Normalised::Enrich(message))
             } else {
                 Ok(Normalised::Ignored(format!(
                     "after-sale status {status} does not change the order; only finished refunds are published"
@@ -49,7 +50,7 @@ pub fn classify(message: &Message) -> Result<Normalised, NormaliseError> {
         Some(_) => {
             message.order_id()?;
             message.create_time()?;
-            Ok(Normalised::Enrich)
+            Ok(Normalised::Enrich(message))
         }
     }
 }

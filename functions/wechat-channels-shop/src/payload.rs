@@ -185,7 +185,7 @@ mod tests {
         assert!(message.order_id().is_err());
         let missing = Message::parse(br#"{"Event":"x"}"#).expect("message");
         assert_eq!(
-            missing.create_time().map_err(|e| e.0),
+            missing.create_time().map_err(|e| e.to_string()),
             Err("CreateTime: missing".into())
         );
     }

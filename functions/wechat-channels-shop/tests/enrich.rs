@@ -7,19 +7,22 @@
 //! field names as in a real answer posted in the WeChat developer community, ids as strings,
 //! money in fen) in `fixtures/order-detail.json`, and the error answers
 //! `{"errcode":…,"errmsg":…}` (<https://developers.weixin.qq.com/doc/channels/API/basics/commErrCode.html>;
-//! `100002` "Not exist" is [C-2]). Every test uses its own app id, so the process-wide token
-//! cache never leaks between tests.
+//! `100002` "Not exist" is [C-2]). Each connector instance owns its token cache: a test that
+//! checks caching enriches through one instance; every test still uses its own app id, which the
+//! token requests are matched on.
 
 use std::time::Duration;
 
-use o2o_core::connector::{Delivery, EnrichError, NormaliseContext, Normalised};
+use o2o_core::connector::{EnrichError, NormaliseContext, Normalised};
 use o2o_core::event::{
     Address, Courier, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus,
     PaymentLine, Totals,
 };
 use o2o_core::money::{Currency, Money};
-use o2o_core::{Connector, Credentials, Secret, Timestamp};
-use o2o_wechat_channels_shop::WeChatChannelsShop;
+use o2o_core::settings::parse_settings;
+use o2o_core::{Connector, Headers, Timestamp, WebhookRequest};
+use o2o_testkit::samples::{dev_connector_with, dev_table, read};
+use o2o_wechat_channels_shop::{Message, Settings, WeChatChannelsShop};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,26 +30,24 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const ORDER: &str = "3722184519028736512";
 const FIXTURE: &str = include_str!("fixtures/order-detail.json");
 
-fn credentials(server: &MockServer, app_id: &str) -> Credentials {
-    let mut c = Credentials::default();
-    for (k, v) in [
-        ("token", "o2oChannelsShopToken"),
+/// The test settings of the samples, for shop `app_id`, calling the mock with a 300 ms timeout.
+fn connector(server: &MockServer, app_id: &str) -> WeChatChannelsShop {
+    dev_connector_with::<WeChatChannelsShop>(&[
+        ("token", json!("o2oChannelsShopToken")),
         (
             "encoding_aes_key",
-            "o2oWeChatChannelsShopEncodingAesKey01234567",
+            json!("o2oWeChatChannelsShopEncodingAesKey01234567"),
         ),
-        ("app_id", app_id),
-        ("app_secret", "o2o-test-app-secret"),
-        ("api_base", &server.uri()),
-        ("api_timeout_ms", "300"),
-    ] {
-        c.values.insert(k.to_owned(), Secret::new(v));
-    }
-    c
+        ("app_id", json!(app_id)),
+        ("app_secret", json!("o2o-test-app-secret")),
+        ("api_base", json!(server.uri())),
+        ("api_timeout_ms", json!(300)),
+    ])
 }
 
-/// A parsed `channels_ec_order_new` delivery (what `parse` stores for the worker).
-fn delivery(event: &str, create_time: i64) -> Delivery {
+/// A decrypted `event` push about the order, read and normalised as at ingest: the thin
+/// message the enrichment worker gets.
+fn delivery(event: &str, create_time: i64) -> Message {
     let payload = json!({
         "ToUserName": "gh_6a1f3c9e2b7d",
         "FromUserName": "oZx3V5Qm2tL8aR1kY7bN0cJ4dE6f",
@@ -55,11 +56,22 @@ fn delivery(event: &str, create_time: i64) -> Delivery {
         "Event": event,
         "order_info": { "order_id": 3_722_184_519_028_736_512_u64 }
     });
-    Delivery {
-        tenant: "gh_6a1f3c9e2b7d".into(),
-        external_event_id: format!("{ORDER}:{create_time}"),
-        topic: event.into(),
-        payload: payload.to_string().into_bytes(),
+    let req = WebhookRequest {
+        method: "POST".into(),
+        path_tenant: None,
+        query: String::new(),
+        headers: Headers::new(),
+        body: payload.to_string().into_bytes(),
+        received_at: ctx().received_at,
+    };
+    let shop = dev_connector_with::<WeChatChannelsShop>(&[]);
+    let (id, normalised) = read(&shop, &req).expect("parses");
+    assert_eq!(id.tenant, "gh_6a1f3c9e2b7d");
+    assert_eq!(id.external_event_id, format!("{ORDER}:{create_time}"));
+    assert_eq!(id.topic, event);
+    match normalised {
+        Ok(Normalised::Enrich(message)) => message,
+        other => panic!("expected a thin message, got {:?}", other.map(|_| ())),
     }
 }
 
@@ -125,8 +137,16 @@ fn cny(fen: i64) -> Money {
     Money::from_minor(fen, Currency::from_code("CNY").expect("CNY"))
 }
 
-async fn enrich(creds: &Credentials, delivery: &Delivery) -> Result<Normalised, EnrichError> {
-    WeChatChannelsShop.enrich(delivery, creds, &ctx()).await
+/// What enrichment made of `message`, the thin reading (the message itself) left out.
+async fn enrich(
+    shop: &WeChatChannelsShop,
+    message: Message,
+) -> Result<Normalised<()>, EnrichError> {
+    shop.enrich(message, &ctx()).await.map(|n| match n {
+        Normalised::Events(events) => Normalised::Events(events),
+        Normalised::Enrich(_) => Normalised::Enrich(()),
+        Normalised::Ignored(reason) => Normalised::Ignored(reason),
+    })
 }
 
 #[tokio::test]
@@ -136,8 +156,8 @@ async fn enriches_an_order_field_by_field() {
     mount_token(&server, app, false, "TOKEN-1", 7200, 1).await;
     mount_order(&server, "TOKEN-1", ok_answer(), 1).await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     let Ok(Normalised::Events(events)) = result else {
@@ -269,8 +289,8 @@ async fn a_shipped_order_carries_its_courier() {
     )
     .await;
     let Ok(Normalised::Events(events)) = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_deliver", 1_767_260_000),
+        &connector(&server, app),
+        delivery("channels_ec_order_deliver", 1_767_260_000),
     )
     .await
     else {
@@ -299,9 +319,9 @@ async fn the_token_is_fetched_once_for_two_enrichments() {
     let app = "wx-enrich-cached";
     mount_token(&server, app, false, "TOKEN-1", 7200, 1).await;
     mount_order(&server, "TOKEN-1", ok_answer(), 2).await;
-    let creds = credentials(&server, app);
+    let shop = connector(&server, app);
     for create_time in [1_767_170_100, 1_767_170_161] {
-        let result = enrich(&creds, &delivery("channels_ec_order_new", create_time)).await;
+        let result = enrich(&shop, delivery("channels_ec_order_new", create_time)).await;
         assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
     }
     // `expect(1)` / `expect(2)` are checked when the server drops.
@@ -314,9 +334,9 @@ async fn a_token_within_five_minutes_of_expiry_is_fetched_again() {
     // 300 s left is inside the 5-minute margin: the cached token is never reused.
     mount_token(&server, app, false, "TOKEN-1", 300, 2).await;
     mount_order(&server, "TOKEN-1", ok_answer(), 2).await;
-    let creds = credentials(&server, app);
+    let shop = connector(&server, app);
     for _ in 0..2 {
-        let result = enrich(&creds, &delivery("channels_ec_order_new", 1_767_170_100)).await;
+        let result = enrich(&shop, delivery("channels_ec_order_new", 1_767_170_100)).await;
         assert!(matches!(result, Ok(Normalised::Events(_))), "{result:?}");
     }
 }
@@ -335,14 +355,14 @@ async fn an_expired_token_is_refreshed_and_the_call_retried_once() {
     )
     .await;
     mount_order(&server, "TOKEN-NEW", ok_answer(), 2).await;
-    let creds = credentials(&server, app);
-    let result = enrich(&creds, &delivery("channels_ec_order_pay", 1_767_170_160)).await;
+    let shop = connector(&server, app);
+    let result = enrich(&shop, delivery("channels_ec_order_pay", 1_767_170_160)).await;
     let Ok(Normalised::Events(events)) = result else {
         panic!("expected events, got {result:?}");
     };
     assert_eq!(events[0].event_type, EventType::PaymentSucceeded);
     // The refreshed token is cached: the next enrichment uses it without a token request.
-    let again = enrich(&creds, &delivery("channels_ec_order_new", 1_767_170_100)).await;
+    let again = enrich(&shop, delivery("channels_ec_order_new", 1_767_170_100)).await;
     assert!(matches!(again, Ok(Normalised::Events(_))), "{again:?}");
 }
 
@@ -367,8 +387,8 @@ async fn a_token_refused_after_the_refresh_is_transient() {
     )
     .await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     assert_eq!(
@@ -393,8 +413,8 @@ async fn an_unknown_order_is_permanent() {
     )
     .await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     assert_eq!(
@@ -418,15 +438,15 @@ async fn system_busy_and_server_errors_are_transient() {
         .mount(&server)
         .await;
     mount_order(&server, "TOKEN-1", ResponseTemplate::new(502), 1).await;
-    let creds = credentials(&server, app);
-    let busy = enrich(&creds, &delivery("channels_ec_order_new", 1_767_170_100)).await;
+    let shop = connector(&server, app);
+    let busy = enrich(&shop, delivery("channels_ec_order_new", 1_767_170_100)).await;
     assert_eq!(
         busy,
         Err(EnrichError::Transient(
             "wechat-channels-shop order detail: busy or throttled (errcode -1)".into()
         ))
     );
-    let bad_gateway = enrich(&creds, &delivery("channels_ec_order_new", 1_767_170_100)).await;
+    let bad_gateway = enrich(&shop, delivery("channels_ec_order_new", 1_767_170_100)).await;
     assert_eq!(
         bad_gateway,
         Err(EnrichError::Transient(
@@ -448,8 +468,8 @@ async fn a_slow_api_times_out_as_transient() {
     )
     .await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     assert_eq!(
@@ -471,8 +491,8 @@ async fn a_failing_token_endpoint_is_transient_and_secrets_stay_out_of_errors() 
         .mount(&server)
         .await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     assert_eq!(
@@ -481,14 +501,16 @@ async fn a_failing_token_endpoint_is_transient_and_secrets_stay_out_of_errors() 
             "wechat-channels-shop access token: HTTP 503".into()
         ))
     );
-    let mut creds = credentials(&server, "wx-enrich-no-secret");
-    creds.values.remove("app_secret");
-    let missing = enrich(&creds, &delivery("channels_ec_order_new", 1_767_170_100)).await;
+    // A missing AppSecret used to be a transient error per enrichment; the settings now refuse
+    // it when the channel is built.
+    let mut table = dev_table("wechat-channels-shop");
+    table.insert("api_base".into(), json!(server.uri()));
+    table.remove("app_secret");
     assert_eq!(
-        missing,
-        Err(EnrichError::Transient(
-            "setting `app_secret` is not configured".into()
-        ))
+        parse_settings::<Settings>(&table, "channels.wechat-channels-shop")
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err("channels.wechat-channels-shop: missing field `app_secret`".into())
     );
 }
 
@@ -507,8 +529,8 @@ async fn an_answer_about_another_order_is_permanent() {
     )
     .await;
     let result = enrich(
-        &credentials(&server, app),
-        &delivery("channels_ec_order_new", 1_767_170_100),
+        &connector(&server, app),
+        delivery("channels_ec_order_new", 1_767_170_100),
     )
     .await;
     assert_eq!(

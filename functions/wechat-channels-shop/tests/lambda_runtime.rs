@@ -37,7 +37,7 @@ async fn a_push_is_acknowledged_then_enriched_by_the_same_binary() {
     });
     let run = round_trip(
         env!("CARGO_BIN_EXE_wechat-channels-shop"),
-        &WeChatChannelsShop,
+        o2o_core::ConnectorEntry::of::<WeChatChannelsShop>(),
         include_bytes!("../../../events/wechat-channels-shop/order-new.http"),
         &table,
         "success",

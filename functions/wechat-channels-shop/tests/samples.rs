@@ -8,12 +8,21 @@
 
 use std::path::{Path, PathBuf};
 
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, Normalised};
+use o2o_core::connector::{EventDraft, NormaliseContext, NormaliseError, Normalised, Parsed};
 use o2o_core::event::{EventType, OrderStatus, Payment, Refund};
 use o2o_core::money::{Currency, Money};
+use o2o_core::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+};
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector, Credentials, Secret, Timestamp, WebhookRequest};
-use o2o_wechat_channels_shop::WeChatChannelsShop;
+use o2o_core::settings::parse_settings;
+use o2o_core::{
+    Connector, ConnectorEntry, IdempotencyKey, Outcome, Pipeline, Rejection, Reply, Timestamp,
+    WebhookRequest,
+};
+use o2o_testkit::samples::{dev_connector_with, dev_table};
+use o2o_wechat_channels_shop::{Message, Settings, WeChatChannelsShop};
+use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -38,26 +47,30 @@ const SHOP: &str = "gh_6a1f3c9e2b7d";
 /// The order of most samples (above 2^53: exact digits).
 const ORDER: &str = "3722184519028736512";
 
-/// Test credentials the samples are signed with (also the end-to-end test values).
-fn credentials() -> Credentials {
-    let mut c = Credentials::default();
-    for (k, v) in [
-        ("token", "o2oChannelsShopToken"),
-        (
-            "encoding_aes_key",
-            "o2oWeChatChannelsShopEncodingAesKey01234567",
-        ),
-        ("app_id", "wx5e3a9c7b1d2f4a60"),
-        ("app_secret", "o2o-test-app-secret"),
-    ] {
-        c.values.insert(k.to_owned(), Secret::new(v));
-    }
-    c
+/// The test settings the samples are signed with (also the end-to-end test values), over the
+/// development table.
+const SETTINGS: &[(&str, &str)] = &[
+    ("token", "o2oChannelsShopToken"),
+    (
+        "encoding_aes_key",
+        "o2oWeChatChannelsShopEncodingAesKey01234567",
+    ),
+    ("app_id", "wx5e3a9c7b1d2f4a60"),
+    ("app_secret", "o2o-test-app-secret"),
+];
+
+/// The connector built from the test settings with `changes` on top.
+fn connector_with(changes: &[(&str, &str)]) -> WeChatChannelsShop {
+    let table: Vec<(&str, Value)> = SETTINGS
+        .iter()
+        .chain(changes)
+        .map(|(k, v)| (*k, json!(v)))
+        .collect();
+    dev_connector_with::<WeChatChannelsShop>(&table)
 }
 
-fn with(mut c: Credentials, key: &str, value: &str) -> Credentials {
-    c.values.insert(key.to_owned(), Secret::new(value));
-    c
+fn connector() -> WeChatChannelsShop {
+    connector_with(&[])
 }
 
 fn samples_dir() -> PathBuf {
@@ -74,17 +87,18 @@ fn plaintext(name: &str) -> Vec<u8> {
     parse_sample(&bytes).expect("an HTTP request").body
 }
 
-fn signed_with(name: &str, creds: &Credentials) -> WebhookRequest {
+/// The sample as `connector` signs (and encrypts) it.
+fn signed_with(name: &str, connector: &WeChatChannelsShop) -> WebhookRequest {
     assert!(COVERED.contains(&name), "add {name} to COVERED");
     let bytes = std::fs::read(samples_dir().join(name)).expect("sample file");
     parse_sample(&bytes)
         .expect("an HTTP request")
-        .signed(&WeChatChannelsShop, creds, sent_at())
+        .signed(connector, sent_at())
         .expect("signs")
 }
 
 fn signed(name: &str) -> WebhookRequest {
-    signed_with(name, &credentials())
+    signed_with(name, &connector())
 }
 
 fn ctx() -> NormaliseContext {
@@ -93,26 +107,46 @@ fn ctx() -> NormaliseContext {
     }
 }
 
-/// Verifies, parses and checks the envelope every sample shares.
-fn delivery(name: &str, topic: &str, external_event_id: &str) -> Delivery {
+/// Verifies (decrypts), parses and checks the envelope every sample shares.
+fn delivery(name: &str, topic: &str, external_event_id: &str) -> Parsed<Message> {
+    let connector = connector();
     let req = signed(name);
-    assert_eq!(WeChatChannelsShop.verify(&req, &credentials()), Ok(()));
-    let delivery = WeChatChannelsShop
-        .parse(&req, &credentials())
-        .expect("parses");
-    assert_eq!(delivery.tenant, SHOP, "tenant (ToUserName)");
-    assert_eq!(delivery.topic, topic, "topic (Event)");
-    assert_eq!(delivery.external_event_id, external_event_id);
+    let verified = connector.verify(&req).expect("verifies");
     assert_eq!(
-        delivery.payload,
-        plaintext(name),
+        verified.payload.as_ref(),
+        plaintext(name).as_slice(),
         "the payload is the decrypted message"
     );
-    delivery
+    assert!(verified.payload_differs(), "stored beside the envelope");
+    let parsed = connector.parse(&verified).expect("parses");
+    assert_eq!(parsed.id.tenant, SHOP, "tenant (ToUserName)");
+    assert_eq!(parsed.id.topic, topic, "topic (Event)");
+    assert_eq!(parsed.id.external_event_id, external_event_id);
+    parsed
 }
 
-/// Enriches `delivery` against a mock serving the documented-shape order detail.
-async fn enrich(delivery: &Delivery, app_id: &str) -> EventDraft {
+/// What `normalise` made of a delivery, with the thin reading left out.
+fn outcome(
+    normalised: &Result<Normalised<Message>, NormaliseError>,
+) -> Result<Normalised<()>, String> {
+    match normalised {
+        Ok(Normalised::Enrich(_)) => Ok(Normalised::Enrich(())),
+        Ok(Normalised::Events(events)) => Ok(Normalised::Events(events.clone())),
+        Ok(Normalised::Ignored(reason)) => Ok(Normalised::Ignored(reason.clone())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Normalises `delivery` as ingest does: it must be thin; the message to enrich.
+fn thin(delivery: Parsed<Message>) -> Message {
+    match connector().normalise(&delivery.id, delivery.message, &ctx()) {
+        Ok(Normalised::Enrich(message)) => message,
+        other => panic!("expected a thin reading, got {:?}", outcome(&other)),
+    }
+}
+
+/// Enriches `message` against a mock serving the documented-shape order detail.
+async fn enrich(message: Message) -> EventDraft {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/cgi-bin/stable_token"))
@@ -129,17 +163,14 @@ async fn enrich(delivery: &Delivery, app_id: &str) -> EventDraft {
         )
         .mount(&server)
         .await;
-    let creds = with(
-        with(credentials(), "api_base", &server.uri()),
-        "app_id",
-        app_id,
-    );
-    match WeChatChannelsShop.enrich(delivery, &creds, &ctx()).await {
+    let connector = connector_with(&[("api_base", &server.uri())]);
+    match connector.enrich(message, &ctx()).await {
         Ok(Normalised::Events(events)) => match events.as_slice() {
             [event] => event.clone(),
             more => panic!("expected one event, got {}", more.len()),
         },
-        other => panic!("expected events, got {other:?}"),
+        Ok(other) => panic!("expected events, got {:?}", outcome(&Ok(other))),
+        Err(e) => panic!("expected events, got {e}"),
     }
 }
 
@@ -154,11 +185,9 @@ fn cny(fen: i64) -> Money {
 /// Checks a thin order topic: `Enrich` at ingest, then one event of `event_type` at `occurred`.
 async fn order_topic(name: &str, topic: &str, occurred: i64, event_type: EventType) -> EventDraft {
     let delivery = delivery(name, topic, &format!("{ORDER}:{occurred}"));
-    assert_eq!(
-        WeChatChannelsShop.normalise(&delivery, &ctx()),
-        Ok(Normalised::Enrich)
-    );
-    let event = enrich(&delivery, &format!("wx-sample-{topic}")).await;
+    let message = thin(delivery);
+    assert_eq!(message.order_id(), Ok(ORDER), "the order to fetch");
+    let event = enrich(message).await;
     assert_eq!(event.event_type, event_type, "event_type");
     assert_eq!(event.occurred_at, at(occurred), "occurred_at (CreateTime)");
     assert_eq!(event.status.as_deref(), Some("20"), "status (order status)");
@@ -259,10 +288,7 @@ async fn order_cancel_becomes_order_cancelled() {
         "channels_ec_order_cancel",
         "3722184519028736513:1767172000",
     );
-    assert_eq!(
-        WeChatChannelsShop.normalise(&delivery, &ctx()),
-        Ok(Normalised::Enrich)
-    );
+    let message = thin(delivery);
     // The API answers for the cancelled order (…513) with status 250 (cancelled).
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -281,13 +307,8 @@ async fn order_cancel_becomes_order_cancelled() {
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .mount(&server)
         .await;
-    let creds = with(
-        with(credentials(), "api_base", &server.uri()),
-        "app_id",
-        "wx-sample-cancel",
-    );
-    let Ok(Normalised::Events(events)) = WeChatChannelsShop.enrich(&delivery, &creds, &ctx()).await
-    else {
+    let connector = connector_with(&[("api_base", &server.uri())]);
+    let Ok(Normalised::Events(events)) = connector.enrich(message, &ctx()).await else {
         panic!("expected events");
     };
     assert_eq!(events[0].event_type, EventType::OrderCancelled);
@@ -305,11 +326,7 @@ async fn a_finished_refund_becomes_order_refunded() {
         "channels_ec_aftersale_update",
         "4000000041958725342:MERCHANT_REFUND_SUCCESS:1767800000",
     );
-    assert_eq!(
-        WeChatChannelsShop.normalise(&delivery, &ctx()),
-        Ok(Normalised::Enrich)
-    );
-    let event = enrich(&delivery, "wx-sample-refund").await;
+    let event = enrich(thin(delivery)).await;
     assert_eq!(event.event_type, EventType::OrderRefunded);
     assert_eq!(event.occurred_at, at(1_767_800_000));
     assert_eq!(event.status.as_deref(), Some("MERCHANT_REFUND_SUCCESS"));
@@ -325,13 +342,14 @@ async fn a_finished_refund_becomes_order_refunded() {
 
 #[test]
 fn other_aftersale_statuses_and_non_order_events_are_ignored() {
+    let connector = connector();
     let processing = delivery(
         "aftersale-processing.http",
         "channels_ec_aftersale_update",
         "4000000041958725342:MERCHANT_PROCESSING:1767700000",
     );
     assert_eq!(
-        WeChatChannelsShop.normalise(&processing, &ctx()),
+        outcome(&connector.normalise(&processing.id, processing.message, &ctx())),
         Ok(Normalised::Ignored(
             "after-sale status MERCHANT_PROCESSING does not change the order; only finished refunds are published".into()
         ))
@@ -343,7 +361,7 @@ fn other_aftersale_statuses_and_non_order_events_are_ignored() {
         &o2o_core::signature::sha256_hex(&audit_body),
     );
     assert_eq!(
-        WeChatChannelsShop.normalise(&audit, &ctx()),
+        outcome(&connector.normalise(&audit.id, audit.message, &ctx())),
         Ok(Normalised::Ignored(
             "event product_spu_audit is not an order event".into()
         ))
@@ -355,18 +373,16 @@ fn the_url_verification_sample_is_answered_with_its_echostr() {
     let req = signed("url-verification.http");
     assert_eq!(req.query_param("timestamp").as_deref(), Some("1767225600"));
     assert!(req.query_param("msg_signature").is_none());
-    let reply = WeChatChannelsShop
-        .handshake(&req, &credentials())
+    let reply = connector()
+        .handshake(&req)
         .expect("a handshake")
         .expect("verified");
     assert_eq!(
         (reply.status, reply.body.as_str()),
         (200, "4375120948345356249")
     );
-    let other_token = with(credentials(), "token", "someone-else");
-    let refused = WeChatChannelsShop
-        .handshake(&req, &other_token)
-        .expect("a handshake");
+    let other_token = connector_with(&[("token", "someone-else")]);
+    let refused = other_token.handshake(&req).expect("a handshake");
     assert_eq!(
         refused.map_err(|r| (r.status, r.code)),
         Err((401, "signature_mismatch"))
@@ -375,12 +391,12 @@ fn the_url_verification_sample_is_answered_with_its_echostr() {
 
 #[test]
 fn the_path_tenant_wins_over_to_user_name() {
+    let connector = connector();
     let mut req = signed("order-new.http");
     req.path_tenant = Some("shop-hangzhou".into());
-    let delivery = WeChatChannelsShop
-        .parse(&req, &credentials())
-        .expect("parses");
-    assert_eq!(delivery.tenant, "shop-hangzhou");
+    let verified = connector.verify(&req).expect("verifies");
+    let parsed = connector.parse(&verified).expect("parses");
+    assert_eq!(parsed.id.tenant, "shop-hangzhou");
 }
 
 #[test]
@@ -397,22 +413,53 @@ fn signing_is_deterministic_and_safe_mode_shaped() {
     }
 }
 
-fn rejection(req: &WebhookRequest, creds: &Credentials) -> (u16, &'static str) {
-    let refused = WeChatChannelsShop
-        .verify(req, creds)
+fn rejection(connector: &WeChatChannelsShop, req: &WebhookRequest) -> (u16, &'static str) {
+    let refused = connector
+        .verify(req)
+        .map(|_| ())
         .expect_err("must be refused");
     (refused.status, refused.code)
 }
 
-#[test]
-fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
-    let creds = credentials();
+/// An idempotency store and queues that must not be reached: the pipeline refuses the request
+/// before it claims or sends anything.
+struct Untouched;
+
+#[async_trait::async_trait]
+impl IdempotencyStore for Untouched {
+    async fn claim(&self, _claim: &Claim) -> Result<ClaimOutcome, PortError> {
+        panic!("a refused request claimed a key")
+    }
+    async fn complete(
+        &self,
+        _key: &IdempotencyKey,
+        _ack: &Reply,
+        _expires_at: Timestamp,
+    ) -> Result<(), PortError> {
+        panic!("a refused request completed a key")
+    }
+    async fn release(&self, _key: &IdempotencyKey) -> Result<(), PortError> {
+        panic!("a refused request released a key")
+    }
+}
+
+#[async_trait::async_trait]
+impl Queues for Untouched {
+    async fn send(&self, _queue: QueueName, _messages: Vec<QueueMessage>) -> Result<(), PortError> {
+        panic!("a refused request was queued")
+    }
+}
+
+#[tokio::test]
+async fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
+    let shop = connector();
     let good = signed("order-pay.http");
+    assert_eq!(shop.verify(&good).map(|_| ()), Ok(()));
 
     let mut forged = good.clone();
     let sig = forged.query_param("msg_signature").expect("signed");
     forged.query = forged.query.replace(&sig, &"0".repeat(40));
-    assert_eq!(rejection(&forged, &creds), (401, "signature_mismatch"));
+    assert_eq!(rejection(&shop, &forged), (401, "signature_mismatch"));
 
     let mut tampered = good.clone();
     let mut envelope: serde_json::Value = serde_json::from_slice(&tampered.body).expect("json");
@@ -420,22 +467,21 @@ fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
     let flipped = if encrypt.starts_with('A') { "B" } else { "A" };
     envelope["Encrypt"] = format!("{flipped}{}", &encrypt[1..]).into();
     tampered.body = envelope.to_string().into_bytes();
-    assert_eq!(rejection(&tampered, &creds), (401, "signature_mismatch"));
+    assert_eq!(rejection(&shop, &tampered), (401, "signature_mismatch"));
 
     let for_other_app = signed_with(
         "order-pay.http",
-        &with(creds.clone(), "app_id", "wx0000000000000001"),
+        &connector_with(&[("app_id", "wx0000000000000001")]),
     );
-    assert_eq!(rejection(&for_other_app, &creds), (401, "wrong_app"));
+    assert_eq!(rejection(&shop, &for_other_app), (401, "wrong_app"));
 
-    let other_key = with(
-        creds.clone(),
+    let other_key = connector_with(&[(
         "encoding_aes_key",
         "PreviousChannelsShopEncodingAesKey89abcdefg",
-    );
+    )]);
     let under_other_key = signed_with("order-pay.http", &other_key);
     assert_eq!(
-        rejection(&under_other_key, &creds),
+        rejection(&shop, &under_other_key),
         (401, "decryption_failed")
     );
 
@@ -446,35 +492,48 @@ fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
         .filter(|p| !p.starts_with("msg_signature="))
         .collect::<Vec<_>>()
         .join("&");
-    assert_eq!(rejection(&unsigned, &creds), (401, "signature_missing"));
+    assert_eq!(rejection(&shop, &unsigned), (401, "signature_missing"));
 
     let mut plaintext_push = good.clone();
     plaintext_push.body = plaintext("order-pay.http");
     assert_eq!(
-        rejection(&plaintext_push, &creds),
+        rejection(&shop, &plaintext_push),
         (400, "plaintext_not_allowed")
     );
 
     let mut not_json = good.clone();
     not_json.body = b"<xml><Encrypt>x</Encrypt></xml>".to_vec();
-    assert_eq!(rejection(&not_json, &creds), (400, "body_not_json"));
+    assert_eq!(rejection(&shop, &not_json), (400, "body_not_json"));
 
     let mut replayed = good.clone();
     replayed.received_at = sent_at().plus_seconds(301);
     assert_eq!(
-        rejection(&replayed, &creds),
+        rejection(&shop, &replayed),
         (401, "timestamp_outside_window")
     );
     let mut early = good.clone();
     early.received_at = sent_at().plus_seconds(-301);
-    assert_eq!(rejection(&early, &creds), (401, "timestamp_outside_window"));
+    assert_eq!(rejection(&shop, &early), (401, "timestamp_outside_window"));
     let mut in_window = good.clone();
     in_window.received_at = sent_at().plus_seconds(300);
-    assert_eq!(WeChatChannelsShop.verify(&in_window, &creds), Ok(()));
+    assert_eq!(shop.verify(&in_window).map(|_| ()), Ok(()));
 
+    // A GET without `echostr` is no handshake and no delivery: the pipeline answers 405
+    // (GET only for the URL verification) before the connector verifies anything.
     let mut get = good.clone();
     get.method = "GET".into();
-    assert_eq!(rejection(&get, &creds), (405, "method_not_allowed"));
+    assert!(WeChatChannelsShop::info().get_handshake);
+    assert!(shop.handshake(&get).is_none());
+    let pipeline = Pipeline::new(&Untouched, &Untouched, Default::default());
+    let handled = pipeline.ingest(&shop, &get).await;
+    assert_eq!(
+        handled.outcome,
+        Outcome::Rejected(Rejection::method_not_allowed(
+            WeChatChannelsShop::info().name,
+            "GET, POST"
+        ))
+    );
+    assert_eq!(handled.reply.status, 405);
 
     let mut garbage = good;
     let mut envelope: serde_json::Value = serde_json::from_slice(&garbage.body).expect("json");
@@ -492,53 +551,95 @@ fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
     ]);
     let old = garbage.query_param("msg_signature").expect("sig");
     garbage.query = garbage.query.replace(&old, &sig);
-    assert_eq!(rejection(&garbage, &creds), (401, "decryption_failed"));
+    assert_eq!(rejection(&shop, &garbage), (401, "decryption_failed"));
 }
 
+/// A missing or malformed key used to be answered 500 `channel_misconfigured` per push; the
+/// keys are now decoded when the channel is built, and a bad one stops start-up, named.
 #[test]
-fn a_cut_over_accepts_the_previous_pair_and_misconfiguration_is_500() {
-    let old = with(
-        with(credentials(), "token", "old-token"),
-        "encoding_aes_key",
-        "PreviousChannelsShopEncodingAesKey89abcdefg",
-    );
+fn a_cut_over_accepts_the_previous_pair_and_misconfiguration_stops_start_up() {
+    let old = connector_with(&[
+        ("token", "old-token"),
+        (
+            "encoding_aes_key",
+            "PreviousChannelsShopEncodingAesKey89abcdefg",
+        ),
+    ]);
     let signed_with_old = signed_with("order-new.http", &old);
-    let rotated = with(
-        with(credentials(), "previous_token", "old-token"),
-        "previous_encoding_aes_key",
-        "PreviousChannelsShopEncodingAesKey89abcdefg",
+    let rotated = connector_with(&[
+        ("previous_token", "old-token"),
+        (
+            "previous_encoding_aes_key",
+            "PreviousChannelsShopEncodingAesKey89abcdefg",
+        ),
+    ]);
+    let verified = rotated
+        .verify(&signed_with_old)
+        .expect("the old pair verifies");
+    assert_eq!(
+        verified.payload.as_ref(),
+        plaintext("order-new.http").as_slice()
     );
     assert_eq!(
-        WeChatChannelsShop.verify(&signed_with_old, &rotated),
-        Ok(())
-    );
-    assert_eq!(
-        WeChatChannelsShop
-            .parse(&signed_with_old, &rotated)
-            .map(|d| d.external_event_id),
+        rotated.parse(&verified).map(|p| p.id.external_event_id),
         Ok(format!("{ORDER}:1767170100"))
     );
     // After the cut-over the old pair is gone.
     assert_eq!(
-        rejection(&signed_with_old, &credentials()),
+        rejection(&connector(), &signed_with_old),
         (401, "signature_mismatch")
     );
     // New pushes still verify while the previous pair is listed.
     assert_eq!(
-        WeChatChannelsShop.verify(&signed("order-new.http"), &rotated),
+        rotated.verify(&signed("order-new.http")).map(|_| ()),
         Ok(())
     );
 
-    let mut no_key = credentials();
-    no_key.values.remove("encoding_aes_key");
+    let label = "channels.wechat-channels-shop";
+    let build = |changes: &[(&str, Option<&str>)]| {
+        let mut table = dev_table("wechat-channels-shop");
+        for (name, value) in SETTINGS {
+            table.insert((*name).to_owned(), json!(value));
+        }
+        for (name, value) in changes {
+            match value {
+                Some(value) => table.insert((*name).to_owned(), json!(value)),
+                None => table.remove(*name),
+            };
+        }
+        (ConnectorEntry::of::<WeChatChannelsShop>().build)(&table, label)
+            .err()
+            .map(|e| e.to_string())
+    };
+    assert_eq!(build(&[]), None, "the test settings build");
     assert_eq!(
-        rejection(&signed("order-new.http"), &no_key),
-        (500, "channel_misconfigured")
+        build(&[("encoding_aes_key", None)]),
+        Some(format!("{label}: missing field `encoding_aes_key`"))
     );
-    let bad_key = with(credentials(), "encoding_aes_key", "too-short");
     assert_eq!(
-        rejection(&signed("order-new.http"), &bad_key),
-        (500, "channel_misconfigured")
+        build(&[("encoding_aes_key", Some("too-short"))]),
+        Some(format!(
+            "{label}.encoding_aes_key: is not 43 base64 characters"
+        ))
+    );
+    assert_eq!(
+        build(&[("previous_encoding_aes_key", Some("too-short"))]),
+        Some(format!(
+            "{label}.previous_encoding_aes_key: is not 43 base64 characters"
+        ))
+    );
+    assert_eq!(
+        build(&[("encoding_aes_key", Some(""))]),
+        Some(format!("{label}.encoding_aes_key: is empty"))
+    );
+    // The typed settings alone say the same for a missing key.
+    let mut table = dev_table("wechat-channels-shop");
+    table.remove("encoding_aes_key");
+    assert_eq!(
+        parse_settings::<Settings>(&table, label)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(format!("{label}: missing field `encoding_aes_key`"))
     );
 }
 

@@ -9,13 +9,15 @@ mod normalise;
 mod payload;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
+    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
+    Verified,
 };
 use o2o_core::event::ChannelKind;
-use o2o_core::signature::{
-    DigestEncoding, SignatureError, sha256_hex, sign_body_hmac_header, verify_body_hmac_header,
-};
-use o2o_core::{Credentials, Rejection, Reply, WebhookRequest};
+use o2o_core::settings::{Secrets, SettingsError};
+use o2o_core::signature::{BodyHmacHeader, DigestEncoding, SignatureError, sha256_hex};
+use o2o_core::{Rejection, Reply, WebhookRequest};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
@@ -24,94 +26,96 @@ static INFO: ChannelInfo = ChannelInfo {
     id: "woocommerce",
     name: "WooCommerce",
     kind: ChannelKind::WebShop,
-    settings: &[Setting {
-        name: "secrets",
-        required: true,
-        description: "the webhook's Secret (WooCommerce → Settings → Advanced → Webhooks); newest first",
-    }],
     default_sample: "order-created.http",
+    get_handshake: false,
 };
 
-/// The WooCommerce connector.
-pub struct WooCommerce;
+/// A WooCommerce channel table (`[channels.woocommerce]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// The webhook's Secret (WooCommerce → Settings → Advanced → Webhooks), newest first.
+    pub secrets: Secrets,
+}
+
+/// The WooCommerce connector for one site.
+#[derive(Debug)]
+pub struct WooCommerce {
+    signature: BodyHmacHeader,
+}
 
 /// True for the activation ping: an unsigned form body `webhook_id=<digits>`.
 fn is_ping(req: &WebhookRequest) -> bool {
-    req.headers.get(SIGNATURE_HEADER).is_none()
+    req.method == "POST"
+        && req.headers.get(SIGNATURE_HEADER).is_none()
         && req
             .body
             .strip_prefix(b"webhook_id=")
             .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
 }
 
+#[async_trait::async_trait]
 impl Connector for WooCommerce {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    type Facts = ();
+    /// The raw body: the REST v3 order, read by `normalise`.
+    type Message<'v> = &'v [u8];
+    type Thin = ();
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn handshake(&self, req: &WebhookRequest, _: &Credentials) -> Option<Result<Reply, Rejection>> {
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            signature: BodyHmacHeader {
+                header: SIGNATURE_HEADER,
+                encoding: DigestEncoding::Base64,
+                secrets: settings.secrets,
+            },
+        })
+    }
+
+    fn handshake(&self, req: &WebhookRequest) -> Option<Result<Reply, Rejection>> {
         is_ping(req).then(|| Ok(Reply::empty_ok()))
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        if req.method != "POST" {
-            return Err(Rejection::new(
-                405,
-                "method_not_allowed",
-                "WooCommerce webhooks are POST requests",
-            ));
-        }
-        verify_body_hmac_header(
-            &req.headers,
-            &req.body,
-            SIGNATURE_HEADER,
-            &credentials.secrets,
-            DigestEncoding::Base64,
-        )?;
-        Ok(())
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        self.signature.verify(req)?;
+        Ok(Verified::body(req))
     }
 
     /// WooCommerce's delivery id changes on every attempt, so the key is derived from the content:
     /// the same order snapshot delivered twice on one topic is one delivery.
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let source = req
-            .headers
+    fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
+        let headers = &verified.request.headers;
+        let source = headers
             .get("X-WC-Webhook-Source")
             .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Source", "missing header"))?;
-        let topic = req
-            .headers
+        let topic = headers
             .get("X-WC-Webhook-Topic")
-            .filter(|t| !t.is_empty());
-        Ok(Delivery {
-            tenant: site_id(source),
-            external_event_id: format!("sha256:{}", sha256_hex(&req.body)),
-            topic: topic
-                .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Topic", "missing header"))?
-                .to_owned(),
-            payload: req.body.clone(),
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Topic", "missing header"))?;
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant: site_id(source),
+                external_event_id: format!("sha256:{}", sha256_hex(&verified.payload)),
+                topic: topic.to_owned(),
+            },
+            message: &verified.payload,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        id: &DeliveryId,
+        body: &[u8],
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        normalise::normalise(delivery, ctx)
+    ) -> Result<Normalised<()>, NormaliseError> {
+        normalise::normalise(&id.topic, body, ctx)
     }
 
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        sign_body_hmac_header(
-            &mut req.headers,
-            &req.body,
-            SIGNATURE_HEADER,
-            &credentials.secrets,
-            DigestEncoding::Base64,
-        )
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        self.signature.sign(req)
     }
 }
 
@@ -137,11 +141,9 @@ mod tests {
         }
     }
 
-    fn credentials(secret: &str) -> Credentials {
-        Credentials {
-            secrets: vec![Secret::new(secret)],
-            ..Default::default()
-        }
+    fn woocommerce(secret: &str) -> WooCommerce {
+        let secrets = Secrets::new(vec![Secret::new(secret)]).expect("a secret");
+        WooCommerce::build(Settings { secrets }).expect("builds")
     }
 
     /// Official vector: woocommerce/woocommerce `plugins/woocommerce/tests/legacy/unit-tests/webhooks/crud.php`
@@ -150,13 +152,11 @@ mod tests {
     fn accepts_the_official_vector() {
         let signature = "GBDo00G55h6IiV+6CxqivQPLbI//KzaOZm747971tPs=";
         let req = request(b"secret", &[(SIGNATURE_HEADER, signature)]);
-        assert_eq!(WooCommerce.verify(&req, &credentials("")), Ok(()));
+        assert_eq!(woocommerce("").verify(&req).map(|_| ()), Ok(()));
         let mut unsigned = request(b"secret", &[]);
-        WooCommerce
-            .sign(&mut unsigned, &credentials(""))
-            .expect("sign");
+        woocommerce("").sign(&mut unsigned).expect("sign");
         assert_eq!(unsigned.headers.get(SIGNATURE_HEADER), Some(signature));
-        let wrong = WooCommerce.verify(&req, &credentials("not-empty"));
+        let wrong = woocommerce("not-empty").verify(&req).map(|_| ());
         assert_eq!(
             wrong.map_err(|r| (r.status, r.code)),
             Err((401, "signature_mismatch"))
@@ -165,35 +165,23 @@ mod tests {
 
     #[test]
     fn answers_only_the_unsigned_ping_as_a_handshake() {
-        let creds = credentials("s");
+        let creds = woocommerce("s");
         assert_eq!(
-            WooCommerce.handshake(&request(b"webhook_id=12", &[]), &creds),
+            creds.handshake(&request(b"webhook_id=12", &[])),
             Some(Ok(Reply::empty_ok()))
         );
         assert_eq!(
-            WooCommerce.handshake(
-                &request(b"webhook_id=12", &[(SIGNATURE_HEADER, "x")]),
-                &creds
-            ),
+            creds.handshake(&request(b"webhook_id=12", &[(SIGNATURE_HEADER, "x")])),
             None
         );
-        assert_eq!(
-            WooCommerce.handshake(&request(b"webhook_id=", &[]), &creds),
-            None
-        );
-        assert_eq!(
-            WooCommerce.handshake(&request(b"webhook_id=1&x=2", &[]), &creds),
-            None
-        );
-        assert_eq!(
-            WooCommerce.handshake(&request(b"{\"id\":1}", &[]), &creds),
-            None
-        );
+        assert_eq!(creds.handshake(&request(b"webhook_id=", &[])), None);
+        assert_eq!(creds.handshake(&request(b"webhook_id=1&x=2", &[])), None);
+        assert_eq!(creds.handshake(&request(b"{\"id\":1}", &[])), None);
     }
 
     #[test]
     fn derives_the_key_from_content_not_the_delivery_id() {
-        let creds = credentials("s");
+        let creds = woocommerce("s");
         let headers = |delivery: &'static str| {
             [
                 ("X-WC-Webhook-Source", "https://shop.example.com/"),
@@ -201,15 +189,15 @@ mod tests {
                 ("X-WC-Webhook-Delivery-ID", delivery),
             ]
         };
-        let a = WooCommerce
-            .parse(&request(b"{\"id\":1}", &headers("aaa")), &creds)
-            .expect("parse");
-        let b = WooCommerce
-            .parse(&request(b"{\"id\":1}", &headers("bbb")), &creds)
-            .expect("parse");
-        let c = WooCommerce
-            .parse(&request(b"{\"id\":2}", &headers("aaa")), &creds)
-            .expect("parse");
+        let id = |body: &[u8], delivery| {
+            let req = request(body, &headers(delivery));
+            creds.parse(&Verified::body(&req)).expect("parse").id
+        };
+        let (a, b, c) = (
+            id(b"{\"id\":1}", "aaa"),
+            id(b"{\"id\":1}", "bbb"),
+            id(b"{\"id\":2}", "aaa"),
+        );
         assert_eq!(a.tenant, "shop.example.com");
         assert_eq!(a.external_event_id, b.external_event_id);
         assert_ne!(a.external_event_id, c.external_event_id);

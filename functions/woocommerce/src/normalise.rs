@@ -4,7 +4,7 @@
 //! event type follows the order's `status`. Times come from the `*_gmt` fields (UTC, no offset).
 
 use o2o_core::Timestamp;
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
+use o2o_core::connector::{EventDraft, NormaliseContext, NormaliseError};
 use o2o_core::event::{
     Address, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus,
     PaymentLine, Refund, Totals,
@@ -15,19 +15,22 @@ use time::UtcOffset;
 
 use crate::payload;
 
-/// Maps one delivery by its `X-WC-Webhook-Topic`.
+/// What a WooCommerce delivery becomes (fat webhooks: nothing to enrich).
+type Normalised = o2o_core::connector::Normalised<()>;
+
+/// Maps one delivery's `body` by its `X-WC-Webhook-Topic`.
 pub fn normalise(
-    delivery: &Delivery,
+    topic: &str,
+    body: &[u8],
     ctx: &NormaliseContext,
 ) -> Result<Normalised, NormaliseError> {
-    let topic = delivery.topic.as_str();
     if !matches!(
         topic,
         "order.created" | "order.updated" | "order.deleted" | "order.restored"
     ) {
         return Ok(Normalised::Ignored(format!("topic {topic} is not mapped")));
     }
-    let raw: payload::Order = serde_json::from_slice(&delivery.payload)?;
+    let raw: payload::Order = serde_json::from_slice(body)?;
     if topic == "order.deleted" {
         // The body is only `{"id": …}`: the order is gone from the shop. Nothing else is known
         // (not even its last status), so nothing else is stated.

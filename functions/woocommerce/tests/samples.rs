@@ -7,16 +7,14 @@
 use std::fs;
 use std::path::PathBuf;
 
-use o2o_core::connector::{
-    Connector, Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised,
-};
+use o2o_core::connector::{DeliveryId, EventDraft, NormaliseError, Normalised};
 use o2o_core::event::{
     Address, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order, OrderStatus,
     Payment, PaymentLine, Refund, Totals,
 };
 use o2o_core::money::{Currency, Money};
 use o2o_core::sample::parse_sample;
-use o2o_core::{Credentials, Headers, Timestamp, WebhookRequest};
+use o2o_core::{Connector, Headers, Timestamp, WebhookRequest};
 use o2o_woocommerce::WooCommerce;
 
 /// The samples this file tests; `every_sample_has_a_test` fails when the directory holds another.
@@ -87,29 +85,33 @@ fn with_topic(req: WebhookRequest, topic: &str) -> WebhookRequest {
     WebhookRequest { headers, ..req }
 }
 
+/// What one delivery read as: its identity and its normalisation.
+struct Delivery {
+    id: DeliveryId,
+    normalised: Result<Normalised<()>, NormaliseError>,
+}
+
+fn woocommerce() -> WooCommerce {
+    o2o_testkit::samples::dev_connector()
+}
+
 /// Parses an order delivery (never a handshake) and checks the envelope.
 fn delivery(req: &WebhookRequest, topic: &str) -> Delivery {
+    let woocommerce = woocommerce();
     assert_eq!(
-        WooCommerce.handshake(req, &Credentials::default()),
+        woocommerce.handshake(req),
         None,
         "an order delivery is not a ping"
     );
-    let delivery = WooCommerce
-        .parse(req, &Credentials::default())
-        .expect("the envelope parses");
-    assert_eq!(delivery.tenant, TENANT, "tenant");
-    assert_eq!(delivery.topic, topic, "topic");
-    assert_eq!(delivery.payload, req.body, "the payload is the raw body");
-    delivery
+    let (id, normalised) =
+        o2o_testkit::samples::read(&woocommerce, req).expect("the envelope parses");
+    assert_eq!(id.tenant, TENANT, "tenant");
+    assert_eq!(id.topic, topic, "topic");
+    Delivery { id, normalised }
 }
 
-fn normalise(delivery: &Delivery) -> Result<Normalised, NormaliseError> {
-    WooCommerce.normalise(
-        delivery,
-        &NormaliseContext {
-            received_at: received_at(),
-        },
-    )
+fn normalise(delivery: &Delivery) -> Result<Normalised<()>, NormaliseError> {
+    delivery.normalised.clone()
 }
 
 /// Normalises a delivery that must become exactly one event.
@@ -127,7 +129,7 @@ fn one_event(delivery: &Delivery) -> EventDraft {
 fn sample_event(name: &str, topic: &str, body_sha256: &str) -> EventDraft {
     let delivery = delivery(&request(name), topic);
     assert_eq!(
-        delivery.external_event_id,
+        delivery.id.external_event_id,
         format!("sha256:{body_sha256}"),
         "external_event_id"
     );
@@ -361,7 +363,7 @@ fn order_731(status: OrderStatus) -> Order {
 fn ping() {
     let req = request("ping.http");
     assert_eq!(req.body, b"webhook_id=12");
-    match WooCommerce.handshake(&req, &Credentials::default()) {
+    match woocommerce().handshake(&req) {
         Some(Ok(reply)) => assert_eq!(
             reply.status, 200,
             "anything but 200 fails the webhook's activation"
@@ -878,7 +880,8 @@ fn an_over_precise_amount_is_an_error_never_rounded() {
     ] {
         let result = normalise(&delivery(&req, "order.created"));
         match result {
-            Err(NormaliseError(message)) => {
+            Err(e) => {
+                let message = e.to_string();
                 assert!(message.starts_with(&format!("{field}: ")), "{message}")
             }
             Ok(other) => panic!("{field}: expected an error, got {other:?}"),

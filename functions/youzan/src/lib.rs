@@ -12,16 +12,22 @@ mod normalise;
 mod payload;
 pub mod signature;
 
+use std::borrow::Cow;
+
 use o2o_core::connector::{
-    ChannelInfo, Connector, Delivery, NormaliseContext, NormaliseError, Normalised, Setting,
+    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
+    Verified,
 };
 use o2o_core::event::ChannelKind;
+use o2o_core::settings::{Identifier, Secrets, SettingsError};
 use o2o_core::signature::{SignatureError, sha256_hex};
-use o2o_core::{Credentials, Rejection, Reply, WebhookRequest};
+use o2o_core::{Rejection, Reply, WebhookRequest};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::payload::Envelope;
-pub use crate::signature::{CLIENT_ID_SETTING, EVENT_SIGN_HEADER};
+pub use crate::payload::Envelope;
+pub use crate::signature::EVENT_SIGN_HEADER;
 
 /// The reply Youzan expects; anything else counts as a failure and is pushed again.
 pub const ACK_BODY: &str = r#"{"code":0,"msg":"success"}"#;
@@ -30,31 +36,33 @@ static INFO: ChannelInfo = ChannelInfo {
     id: "youzan",
     name: "Youzan",
     kind: ChannelKind::SocialShop,
-    settings: &[
-        Setting {
-            name: CLIENT_ID_SETTING,
-            required: true,
-            description: "the app's client_id (有赞云控制台 → 应用 → 应用凭证 / app credentials); \
-                          part of both signatures and checked against each message's client_id",
-        },
-        Setting {
-            name: "secrets",
-            required: true,
-            description: "the app's client_secret from the same page (newest first; keep the \
-                          previous one listed while Youzan switches over after a reset)",
-        },
-    ],
     default_sample: "trade-paid.http",
+    get_handshake: false,
 };
 
-/// The Youzan connector.
-pub struct Youzan;
+/// A Youzan channel table (`[channels.youzan]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// The app's client_id (有赞云控制台 → 应用 → 应用凭证 / app credentials); part of both
+    /// signatures and checked against each message's client_id.
+    pub client_id: Identifier,
+    /// The app's client_secret from the same page (newest first; keep the previous one listed
+    /// while Youzan switches over after a reset).
+    pub secrets: Secrets,
+}
+
+/// The Youzan connector for one app.
+#[derive(Debug)]
+pub struct Youzan {
+    client_id: Identifier,
+    secrets: Secrets,
+}
 
 /// Youzan's health check: an unsigned `{"test":true}` body (no `msg`, no `sign`, no
 /// `Event-Sign`). It carries nothing to verify or queue; it only needs the success reply, or
 /// Youzan marks the push URL unhealthy and stops pushing.
 fn is_health_check(req: &WebhookRequest) -> bool {
-    if signature::event_sign(req).is_some() {
+    if req.method != "POST" || signature::event_sign(req).is_some() {
         return false;
     }
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
@@ -66,31 +74,51 @@ fn is_health_check(req: &WebhookRequest) -> bool {
     test && !signed && !body.contains_key("msg")
 }
 
+#[async_trait::async_trait]
 impl Connector for Youzan {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    /// The envelope `verify` read to check `client_id` and the legacy `sign`.
+    type Facts = Option<Envelope>;
+    type Message<'v> = Cow<'v, Envelope>;
+    type Thin = ();
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn handshake(&self, req: &WebhookRequest, _: &Credentials) -> Option<Result<Reply, Rejection>> {
-        (req.method == "POST" && is_health_check(req)).then(|| Ok(self.ack()))
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            client_id: settings.client_id,
+            secrets: settings.secrets,
+        })
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        if req.method != "POST" {
-            return Err(Rejection::new(
-                405,
-                "method_not_allowed",
-                "Youzan push messages are POST requests",
-            ));
-        }
-        signature::verify(req, credentials)
+    fn handshake(&self, req: &WebhookRequest) -> Option<Result<Reply, Rejection>> {
+        is_health_check(req).then(|| Ok(self.ack()))
+    }
+
+    fn verify<'r>(
+        &self,
+        req: &'r WebhookRequest,
+    ) -> Result<Verified<'r, Option<Envelope>>, Rejection> {
+        let envelope = signature::verify(req, self.client_id.as_str(), &self.secrets)?;
+        Ok(Verified {
+            facts: envelope,
+            ..Verified::body(req)
+        })
     }
 
     /// Tenant: the URL's tenant, else `kdt_id` (the shop). Event id: `msg_id`, else
     /// `{id}:{version}` (older messages have no `msg_id`), else a hash of the body.
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let envelope: Envelope = serde_json::from_slice(&req.body)?;
-        let tenant = match (&req.path_tenant, &envelope.kdt_id) {
+    fn parse<'v>(
+        &self,
+        verified: &'v Verified<'_, Option<Envelope>>,
+    ) -> Result<Parsed<Cow<'v, Envelope>>, NormaliseError> {
+        let envelope = match &verified.facts {
+            Some(envelope) => Cow::Borrowed(envelope),
+            None => Cow::Owned(serde_json::from_slice(&verified.payload)?),
+        };
+        let tenant = match (&verified.request.path_tenant, &envelope.kdt_id) {
             (Some(tenant), _) => tenant.clone(),
             (None, Some(kdt_id)) => kdt_id.clone(),
             (None, None) if envelope.test => "test".to_owned(),
@@ -104,41 +132,47 @@ impl Connector for Youzan {
         let external_event_id = match (&envelope.msg_id, &envelope.id, &envelope.version) {
             (Some(msg_id), _, _) => msg_id.clone(),
             (None, Some(id), Some(version)) => format!("{id}:{version}"),
-            _ => format!("sha256:{}", sha256_hex(&req.body)),
+            _ => format!("sha256:{}", sha256_hex(&verified.payload)),
         };
-        Ok(Delivery {
-            tenant,
-            external_event_id,
-            topic,
-            payload: req.body.clone(),
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant,
+                external_event_id,
+                topic,
+            },
+            message: envelope,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        id: &DeliveryId,
+        envelope: Cow<'_, Envelope>,
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        normalise::normalise(delivery, ctx)
+    ) -> Result<Normalised<()>, NormaliseError> {
+        normalise::normalise(&id.topic, &envelope, ctx)
     }
 
     fn ack(&self) -> Reply {
         Reply::json(200, ACK_BODY)
     }
 
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError> {
-        signature::sign(req, credentials)
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        signature::sign(req, self.client_id.as_str(), self.secrets.newest())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::{Headers, Secret, Timestamp};
+    use o2o_core::key::IdempotencyKey;
+    use o2o_core::pipeline::{Outcome, Pipeline, PipelineOptions};
+    use o2o_core::ports::{
+        Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
+    };
+    use o2o_core::settings::{SettingsTable, parse_settings};
+    use o2o_core::{Headers, Timestamp};
+    use serde_json::json;
 
     fn request(body: &str, event_sign: Option<&str>) -> WebhookRequest {
         let mut headers = Headers::new();
@@ -155,19 +189,21 @@ mod tests {
         }
     }
 
-    fn credentials(client_id: &str, secrets: &[&str]) -> Credentials {
-        let mut creds = Credentials {
-            secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
-            ..Default::default()
-        };
-        creds
-            .values
-            .insert(CLIENT_ID_SETTING.into(), Secret::new(client_id));
-        creds
+    /// The connector for app `client_id` with `secrets` (newest first).
+    fn youzan(client_id: &str, secrets: &[&str]) -> Youzan {
+        let secrets = Secrets::new(secrets.iter().map(|s| o2o_core::Secret::new(*s)).collect())
+            .expect("at least one secret");
+        Youzan::build(Settings {
+            client_id: Identifier::new(client_id),
+            secrets,
+        })
+        .expect("the settings build")
     }
 
-    fn code(result: Result<(), Rejection>) -> Result<(), (u16, &'static str)> {
-        result.map_err(|r| (r.status, r.code))
+    fn code(
+        result: Result<Verified<'_, Option<Envelope>>, Rejection>,
+    ) -> Result<(), (u16, &'static str)> {
+        result.map(|_| ()).map_err(|r| (r.status, r.code))
     }
 
     /// Python `hashlib.md5(b"cid123" + body + b"sekret").hexdigest()` for this exact body.
@@ -176,83 +212,197 @@ mod tests {
 
     #[test]
     fn event_sign_header_is_md5_of_client_id_body_secret() {
-        let creds = credentials("cid123", &["sekret"]);
+        let connector = youzan("cid123", &["sekret"]);
         assert_eq!(
             signature::digest("cid123", HEADER_BODY.as_bytes(), "sekret"),
             HEADER_SIGN
         );
         assert_eq!(
-            code(Youzan.verify(&request(HEADER_BODY, Some(HEADER_SIGN)), &creds)),
+            code(connector.verify(&request(HEADER_BODY, Some(HEADER_SIGN)))),
             Ok(())
         );
         // Rotation: the previous secret still verifies, in either position.
-        let rotated = credentials("cid123", &["newer", "sekret"]);
+        let rotated = youzan("cid123", &["newer", "sekret"]);
         assert_eq!(
-            code(Youzan.verify(&request(HEADER_BODY, Some(HEADER_SIGN)), &rotated)),
+            code(rotated.verify(&request(HEADER_BODY, Some(HEADER_SIGN)))),
             Ok(())
         );
         let tampered = HEADER_BODY.replace("63077", "63078");
         assert_eq!(
-            code(Youzan.verify(&request(&tampered, Some(HEADER_SIGN)), &creds)),
+            code(connector.verify(&request(&tampered, Some(HEADER_SIGN)))),
             Err((401, "signature_mismatch"))
         );
         assert_eq!(
-            code(Youzan.verify(
-                &request(HEADER_BODY, Some(HEADER_SIGN)),
-                &credentials("cid123", &["other"])
-            )),
+            code(youzan("cid123", &["other"]).verify(&request(HEADER_BODY, Some(HEADER_SIGN)))),
             Err((401, "signature_mismatch"))
         );
         assert_eq!(
-            code(Youzan.verify(&request(HEADER_BODY, Some("zz")), &creds)),
+            code(connector.verify(&request(HEADER_BODY, Some("zz")))),
             Err((401, "signature_malformed"))
         );
     }
 
     #[test]
-    fn wrong_app_missing_signature_and_misconfiguration() {
-        let creds = credentials("cid123", &["sekret"]);
+    fn verify_hands_the_envelope_it_read_to_parse() {
+        let connector = youzan("cid123", &["sekret"]);
+        let req = request(HEADER_BODY, Some(HEADER_SIGN));
+        let verified = connector.verify(&req).expect("verifies");
+        assert_eq!(verified.payload.as_ref(), HEADER_BODY.as_bytes());
+        assert!(!verified.payload_differs(), "the payload is the raw body");
+        let envelope = verified.facts.as_ref().expect("the envelope verify read");
+        assert_eq!(envelope.client_id.as_deref(), Some("cid123"));
+        let parsed = connector.parse(&verified).expect("parse");
+        assert!(
+            matches!(parsed.message, Cow::Borrowed(_)),
+            "parse reuses the envelope instead of reading the body again"
+        );
+        assert_eq!(
+            parsed.id,
+            DeliveryId {
+                tenant: "63077".into(),
+                // No msg_id, id or version: a hash of the body.
+                external_event_id: format!("sha256:{}", sha256_hex(HEADER_BODY.as_bytes())),
+                topic: "trade_TradeMemoModified".into(),
+            }
+        );
+        // A stored delivery read again has no facts: parse reads the payload itself.
+        let stored = Verified::body(&req);
+        let reread = connector.parse(&stored).expect("parse");
+        assert!(matches!(reread.message, Cow::Owned(_)));
+        assert_eq!(reread.id, parsed.id);
+    }
+
+    #[test]
+    fn wrong_app_and_missing_signature() {
+        let connector = youzan("cid123", &["sekret"]);
         // Signed with our id and secret, but addressed to another app.
         let other = HEADER_BODY.replace("cid123", "cid999");
         let sig = signature::digest("cid123", other.as_bytes(), "sekret");
         assert_eq!(
-            code(Youzan.verify(&request(&other, Some(&sig)), &creds)),
+            code(connector.verify(&request(&other, Some(&sig)))),
             Err((401, "client_id_mismatch"))
         );
         assert_eq!(
-            code(Youzan.verify(&request(HEADER_BODY, None), &creds)),
+            code(connector.verify(&request(HEADER_BODY, None))),
             Err((401, "signature_missing"))
         );
         assert_eq!(
-            code(Youzan.verify(&request("not json", None), &creds)),
+            code(connector.verify(&request("not json", None))),
             Err((401, "signature_missing"))
         );
+    }
+
+    fn table(value: serde_json::Value) -> SettingsTable {
+        match value {
+            serde_json::Value::Object(table) => table,
+            other => panic!("not a table: {other}"),
+        }
+    }
+
+    /// What `parse_settings` says about a `[channels.youzan]` table.
+    fn settings_error(value: serde_json::Value) -> String {
+        parse_settings::<Settings>(&table(value), "channels.youzan")
+            .expect_err("the table is refused")
+            .to_string()
+    }
+
+    /// A missing or empty client_id and an empty secret list used to reach `verify` and answer
+    /// every delivery with a 500 `channel_misconfigured`; now the settings refuse them at
+    /// start-up, naming the setting (and never a value).
+    #[test]
+    fn a_missing_client_id_or_secret_stops_start_up() {
+        let good = parse_settings::<Settings>(
+            &table(json!({"client_id": "cid123", "secrets": ["sekret"]})),
+            "channels.youzan",
+        )
+        .expect("a complete table");
+        let connector = Youzan::build(good).expect("builds");
         assert_eq!(
-            code(Youzan.verify(
-                &request(HEADER_BODY, Some(HEADER_SIGN)),
-                &credentials("", &["sekret"])
-            )),
-            Err((500, "channel_misconfigured"))
+            code(connector.verify(&request(HEADER_BODY, Some(HEADER_SIGN)))),
+            Ok(())
         );
         assert_eq!(
-            code(Youzan.verify(
-                &request(HEADER_BODY, Some(HEADER_SIGN)),
-                &credentials("cid123", &[])
-            )),
-            Err((500, "channel_misconfigured"))
+            settings_error(json!({"client_id": "", "secrets": ["sekret"]})),
+            "channels.youzan.client_id: is empty"
         );
-        let mut get = request(HEADER_BODY, Some(HEADER_SIGN));
-        get.method = "GET".into();
         assert_eq!(
-            code(Youzan.verify(&get, &creds)),
-            Err((405, "method_not_allowed"))
+            settings_error(json!({"secrets": ["sekret"]})),
+            "channels.youzan: missing field `client_id`"
         );
+        assert_eq!(
+            settings_error(json!({"client_id": "cid123", "secrets": []})),
+            "channels.youzan.secrets: lists no secret"
+        );
+        assert_eq!(
+            settings_error(json!({"client_id": "cid123"})),
+            "channels.youzan: missing field `secrets`"
+        );
+        let empty_secret = settings_error(json!({"client_id": "cid123", "secrets": [""]}));
+        assert!(
+            empty_secret.starts_with("channels.youzan.secrets"),
+            "{empty_secret}"
+        );
+        assert!(empty_secret.ends_with("is empty"), "{empty_secret}");
+        assert!(Secrets::new(vec![]).is_none(), "no secret list is empty");
+    }
+
+    /// Ports a refused request never reaches.
+    struct Untouched;
+
+    #[async_trait::async_trait]
+    impl IdempotencyStore for Untouched {
+        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, PortError> {
+            unreachable!("a refused request claims nothing")
+        }
+        async fn complete(
+            &self,
+            _: &IdempotencyKey,
+            _: &Reply,
+            _: Timestamp,
+        ) -> Result<(), PortError> {
+            unreachable!("a refused request completes nothing")
+        }
+        async fn release(&self, _: &IdempotencyKey) -> Result<(), PortError> {
+            unreachable!("a refused request releases nothing")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Queues for Untouched {
+        async fn send(&self, _: QueueName, _: Vec<QueueMessage>) -> Result<(), PortError> {
+            unreachable!("a refused request sends nothing")
+        }
+    }
+
+    /// Youzan pushes with POST only; the pipeline refuses anything else before `verify`, even
+    /// with a valid signature, and even a health-check body.
+    #[tokio::test]
+    async fn a_get_is_refused_with_405() {
+        let connector = youzan("cid123", &["sekret"]);
+        assert!(!Youzan::info().get_handshake);
+        let pipeline = Pipeline::new(&Untouched, &Untouched, PipelineOptions::default());
+        for (body, sign) in [(HEADER_BODY, Some(HEADER_SIGN)), (r#"{"test":true}"#, None)] {
+            let mut get = request(body, sign);
+            get.method = "GET".into();
+            assert_eq!(connector.handshake(&get), None, "{body}");
+            let handled = pipeline.ingest(&connector, &get).await;
+            match &handled.outcome {
+                Outcome::Rejected(r) => {
+                    assert_eq!(
+                        (r.status, r.code, r.allow),
+                        (405, "method_not_allowed", Some("POST"))
+                    )
+                }
+                other => panic!("{body}: expected a 405, got {other:?}"),
+            }
+            assert_eq!(handled.reply.status, 405);
+        }
     }
 
     #[test]
     fn answers_only_the_bare_health_check_without_a_signature() {
-        let creds = credentials("cid123", &["sekret"]);
-        let ack = Youzan.handshake(&request(r#"{"test":true}"#, None), &creds);
+        let connector = youzan("cid123", &["sekret"]);
+        let ack = connector.handshake(&request(r#"{"test":true}"#, None));
         assert_eq!(ack, Some(Ok(Reply::json(200, ACK_BODY))));
         for not_health_check in [
             r#"{"test":false}"#,
@@ -261,15 +411,15 @@ mod tests {
             "test=true",
         ] {
             assert_eq!(
-                Youzan.handshake(&request(not_health_check, None), &creds),
+                connector.handshake(&request(not_health_check, None)),
                 None,
                 "{not_health_check}"
             );
         }
         assert_eq!(
-            Youzan.handshake(&request(r#"{"test":true}"#, Some(HEADER_SIGN)), &creds),
+            connector.handshake(&request(r#"{"test":true}"#, Some(HEADER_SIGN))),
             None
         );
-        assert_eq!(Youzan.ack().content_type, "application/json");
+        assert_eq!(connector.ack().content_type, "application/json");
     }
 }

@@ -8,7 +8,7 @@
 //! docs in third-party integrations (e.g. `OrderCreateServiceImpl.java` of a Tasly integration).
 
 use o2o_core::Timestamp;
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, NormaliseError, Normalised};
+use o2o_core::connector::{EventDraft, NormaliseContext, NormaliseError};
 use o2o_core::event::{
     Customer, EventType, Item, Modifier, Order, OrderStatus, Payment, PaymentLine, Refund, Totals,
 };
@@ -24,16 +24,19 @@ use crate::payload::{Envelope, FullOrderInfo, OrderLine, RefundMsg, SkuProperty,
 /// What Youzan settles in.
 const CURRENCY: &str = "CNY";
 
-/// Maps one delivery by its message `type`.
+/// What a Youzan delivery becomes (fat messages: nothing to enrich).
+type Normalised = o2o_core::connector::Normalised<()>;
+
+/// Maps one message by its `type` (`topic`).
 pub fn normalise(
-    delivery: &Delivery,
+    topic: &str,
+    envelope: &Envelope,
     ctx: &NormaliseContext,
 ) -> Result<Normalised, NormaliseError> {
-    let envelope: Envelope = serde_json::from_slice(&delivery.payload)?;
     if envelope.test {
         return Ok(Normalised::Ignored("test delivery".into()));
     }
-    let event_type = match delivery.topic.as_str() {
+    let event_type = match topic {
         "trade_TradeCreate" => EventType::OrderCreated,
         "trade_TradePaid" | "trade_TradeBuyerPay" => EventType::PaymentSucceeded,
         "trade_TradeSellerShip" | "trade_TradePartlySellerShip" => EventType::FulfilmentUpdated,
@@ -46,7 +49,7 @@ pub fn normalise(
         | "trade_refund_RefundSellerAgree"
         | "youzan_trade_RefundSuccess"
         | "youzan_trade_RefundSellerAgree" => {
-            return refund(&envelope, ctx).map(one);
+            return refund(envelope, ctx).map(one);
         }
         other => {
             return Ok(Normalised::Ignored(format!(
@@ -54,10 +57,10 @@ pub fn normalise(
             )));
         }
     };
-    let msg: TradeMsg = decode_msg(&envelope)?;
+    let msg: TradeMsg = decode_msg(envelope)?;
     let draft = match &msg.full_order_info {
-        Some(info) => full_order(event_type, &envelope, &msg, info, ctx)?,
-        None => brief_order(event_type, &envelope, &msg, ctx)?,
+        Some(info) => full_order(event_type, envelope, &msg, info, ctx)?,
+        None => brief_order(event_type, envelope, &msg, ctx)?,
     };
     Ok(one(draft))
 }
@@ -69,7 +72,7 @@ fn one(draft: EventDraft) -> Normalised {
 /// Decodes `msg`: a URL-encoded JSON string (`+` is a space: since ~2019 Youzan encodes like
 /// Java's `URLEncoder`, e.g. `"2021-03-02+13%3A30%3A35"`), or already an object.
 pub fn decode_msg<T: DeserializeOwned>(envelope: &Envelope) -> Result<T, NormaliseError> {
-    let in_msg = |e: serde_json::Error| NormaliseError(format!("msg: {}", NormaliseError::from(e)));
+    let in_msg = |e: serde_json::Error| NormaliseError::from(e).within("msg");
     match &envelope.msg {
         Some(Value::String(encoded)) => {
             let json = percent_decode(encoded)
@@ -361,15 +364,18 @@ fn refund(envelope: &Envelope, ctx: &NormaliseContext) -> Result<EventDraft, Nor
 mod tests {
     use super::*;
 
-    fn delivery(topic: &str, msg: &str) -> Delivery {
+    /// A message of `topic` carrying `msg`, and its topic.
+    fn delivery<'t>(topic: &'t str, msg: &str) -> (&'t str, Envelope) {
         let body =
             serde_json::json!({ "kdt_id": 1, "type": topic, "msg": msg, "status": "TRADE_CLOSED" });
-        Delivery {
-            tenant: "1".into(),
-            external_event_id: "m".into(),
-            topic: topic.into(),
-            payload: body.to_string().into_bytes(),
-        }
+        (topic, serde_json::from_value(body).expect("an envelope"))
+    }
+
+    fn normalise(
+        (topic, envelope): &(&str, Envelope),
+        ctx: &NormaliseContext,
+    ) -> Result<Normalised, String> {
+        super::normalise(topic, envelope, ctx).map_err(|e| e.to_string())
     }
 
     fn ctx() -> NormaliseContext {
@@ -399,21 +405,17 @@ mod tests {
             "%7B%22tid%22%3A%22E1%22%2C%22update_time%22%3A%22Lin+Xiaoyu%22%7D",
         );
         let err = normalise(&bad_time, &ctx()).expect_err("not a time");
-        assert_eq!(err.0, "msg.update_time: invalid timestamp");
+        assert_eq!(err, "msg.update_time: invalid timestamp");
         let not_json = delivery("trade_TradeCreate", "Lin+Xiaoyu+13800138000");
         let err = normalise(&not_json, &ctx()).expect_err("not JSON");
-        assert!(
-            err.0.starts_with("msg: payload: not valid JSON"),
-            "{}",
-            err.0
-        );
-        assert!(!err.0.contains("13800138000"));
+        assert!(err.starts_with("msg: payload: not valid JSON"), "{}", err);
+        assert!(!err.contains("13800138000"));
         let bad_money = delivery(
             "trade_refund_RefundSuccess",
             "%7B%22tid%22%3A%22E1%22%2C%22refunded_fee%22%3A%2212.345%22%7D",
         );
         let err = normalise(&bad_money, &ctx()).expect_err("three decimals");
-        assert!(err.0.starts_with("msg.refunded_fee: "), "{}", err.0);
-        assert!(!err.0.contains("12.345"));
+        assert!(err.starts_with("msg.refunded_fee: "), "{}", err);
+        assert!(!err.contains("12.345"));
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// The push envelope (the JSON body of every delivery).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Envelope {
     /// The app the message is for.
     #[serde(default, deserialize_with = "text")]

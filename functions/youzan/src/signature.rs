@@ -26,9 +26,9 @@
 //! <https://doc.youzanyun.com/detail/MSG/201>, as quoted by third-party C# message models).
 
 use md5::{Digest, Md5};
-use o2o_core::config::Secret;
+use o2o_core::settings::{Secret, Secrets};
 use o2o_core::signature::{SignatureError, hex_digest_matches};
-use o2o_core::{Credentials, Rejection, WebhookRequest};
+use o2o_core::{Rejection, WebhookRequest};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -37,9 +37,6 @@ use crate::payload::Envelope;
 
 /// The header carrying the newer signature.
 pub const EVENT_SIGN_HEADER: &str = "Event-Sign";
-
-/// The setting holding the app's `client_id` (part of both signatures).
-pub const CLIENT_ID_SETTING: &str = "client_id";
 
 /// Lower-case hex `MD5(client_id + data + secret)`.
 pub fn digest(client_id: &str, data: &[u8], secret: &str) -> String {
@@ -73,21 +70,6 @@ fn matches_any(
     }
 }
 
-/// The configured `client_id`, or a 500 (the channel is misconfigured, not the request wrong).
-fn client_id(credentials: &Credentials) -> Result<&str, Rejection> {
-    credentials
-        .value(CLIENT_ID_SETTING)
-        .map(Secret::expose)
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            Rejection::new(
-                500,
-                "channel_misconfigured",
-                "no client_id configured for youzan",
-            )
-        })
-}
-
 /// The non-blank `Event-Sign` header, if any.
 pub fn event_sign(req: &WebhookRequest) -> Option<&str> {
     req.headers
@@ -114,12 +96,13 @@ fn check_client_id(envelope: &Envelope, expected: &str) -> Result<(), Rejection>
 }
 
 /// Verifies a delivery: `Event-Sign` when the header is present, else the body's `sign`; and
-/// that the body's `client_id` is the configured one.
-pub fn verify(req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-    if credentials.secrets.is_empty() {
-        return Err(SignatureError::NoSecret.into());
-    }
-    let client_id = client_id(credentials)?;
+/// that the body's `client_id` is the configured one. Returns the envelope it read on the way
+/// (`None` for an authentic body that is not one: `parse` quarantines it).
+pub fn verify(
+    req: &WebhookRequest,
+    client_id: &str,
+    secrets: &Secrets,
+) -> Result<Option<Envelope>, Rejection> {
     let envelope = serde_json::from_slice::<Envelope>(&req.body).ok();
     // `client_id` is no secret (every message carries it): checking it first names the problem.
     if let Some(envelope) = &envelope {
@@ -127,8 +110,8 @@ pub fn verify(req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rej
     }
     if let Some(provided) = event_sign(req) {
         // An authentic body we cannot read is quarantined by `parse`, not refused here.
-        matches_any(provided, client_id, &req.body, &credentials.secrets)?;
-        return Ok(());
+        matches_any(provided, client_id, &req.body, secrets.all())?;
+        return Ok(envelope);
     }
     let envelope = envelope.ok_or_else(|| {
         Rejection::unauthorized(
@@ -143,8 +126,8 @@ pub fn verify(req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rej
             "no Event-Sign header, and the body's sign covers no msg string",
         ));
     };
-    matches_any(provided, client_id, msg.as_bytes(), &credentials.secrets)?;
-    Ok(())
+    matches_any(provided, client_id, msg.as_bytes(), secrets.all())?;
+    Ok(Some(envelope))
 }
 
 /// Where the legacy signature goes: the body's `sign` value, exactly as written.
@@ -161,15 +144,11 @@ struct SignSlot<'a> {
 /// `Event-Sign:` line marks it) or whose body has no top-level `sign` field (or no `msg` string)
 /// gets the newer header; otherwise the body's `sign` value (`""` in the samples) is replaced
 /// with the legacy digest, leaving every other byte of the body as it was.
-pub fn sign(req: &mut WebhookRequest, credentials: &Credentials) -> Result<(), SignatureError> {
-    let secret = credentials
-        .secrets
-        .first()
-        .ok_or(SignatureError::NoSecret)?;
-    let client_id = credentials
-        .value(CLIENT_ID_SETTING)
-        .map(Secret::expose)
-        .ok_or(SignatureError::NoSecret)?;
+pub fn sign(
+    req: &mut WebhookRequest,
+    client_id: &str,
+    secret: &Secret,
+) -> Result<(), SignatureError> {
     if req.headers.get(EVENT_SIGN_HEADER).is_none()
         && let Some(body) = legacy_signed(&req.body, client_id, secret.expose())
     {

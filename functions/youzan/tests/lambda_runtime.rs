@@ -14,7 +14,7 @@ async fn a_trade_message_is_acknowledged_and_published_by_the_binary() {
     });
     let run = round_trip(
         env!("CARGO_BIN_EXE_youzan"),
-        &Youzan,
+        o2o_core::ConnectorEntry::of::<Youzan>(),
         include_bytes!("../../../events/youzan/trade-paid.http"),
         &table,
         r#"{"code":0,"msg":"success"}"#,

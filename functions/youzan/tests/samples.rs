@@ -8,15 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-use o2o_core::connector::{Delivery, EventDraft, NormaliseContext, Normalised};
+use o2o_core::connector::{DeliveryId, EventDraft, NormaliseContext, Normalised};
 use o2o_core::event::{
     Address, Courier, Customer, EventType, Fulfilment, FulfilmentType, Item, Modifier, Order,
     OrderStatus, Payment, PaymentLine, Refund, Totals,
 };
 use o2o_core::money::{Currency, Money};
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector, Credentials, Secret, Timestamp, WebhookRequest};
-use o2o_youzan::{CLIENT_ID_SETTING, EVENT_SIGN_HEADER, Youzan};
+use o2o_core::{Connector, Secret, Secrets, Timestamp, WebhookRequest};
+use o2o_youzan::{EVENT_SIGN_HEADER, Settings, Youzan};
 
 /// The sample files tested below ([`every_sample_has_a_test`] keeps this complete).
 const COVERED: &[&str] = &[
@@ -55,19 +55,20 @@ fn received_at() -> Timestamp {
     Timestamp::from_unix_seconds(1_767_225_600).expect("2026-01-01T00:00:00Z")
 }
 
-fn credentials(client_id: &str, secrets: &[&str]) -> Credentials {
-    let mut creds = Credentials {
-        secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
-        ..Credentials::default()
-    };
-    creds
-        .values
-        .insert(CLIENT_ID_SETTING.into(), Secret::new(client_id));
-    creds
+/// The connector for app `client_id` with `secrets` (newest first).
+fn youzan(client_id: &str, secrets: &[&str]) -> Youzan {
+    let secrets = Secrets::new(secrets.iter().map(|s| Secret::new(*s)).collect())
+        .expect("at least one secret");
+    Youzan::build(Settings {
+        client_id: o2o_core::Identifier::new(client_id),
+        secrets,
+    })
+    .expect("the settings build")
 }
 
-fn creds() -> Credentials {
-    credentials(CLIENT_ID, &[SECRET])
+/// The connector for the app the samples are addressed to, with the test secret.
+fn connector() -> Youzan {
+    youzan(CLIENT_ID, &[SECRET])
 }
 
 fn unsigned(name: &str) -> WebhookRequest {
@@ -81,40 +82,71 @@ fn unsigned(name: &str) -> WebhookRequest {
 
 fn signed(name: &str) -> WebhookRequest {
     let mut req = unsigned(name);
-    Youzan.sign(&mut req, &creds()).expect("sign");
+    connector().sign(&mut req).expect("sign");
     req
 }
 
-fn rejection(req: &WebhookRequest, creds: &Credentials) -> (u16, &'static str) {
-    let r = Youzan
-        .verify(req, creds)
-        .expect_err("the delivery must be refused");
-    (r.status, r.code)
+fn verifies(req: &WebhookRequest, connector: &Youzan) -> Result<(), (u16, &'static str)> {
+    connector
+        .verify(req)
+        .map(|_| ())
+        .map_err(|r| (r.status, r.code))
 }
 
-fn normalise(delivery: &Delivery) -> Normalised {
+fn rejection(req: &WebhookRequest, connector: &Youzan) -> (u16, &'static str) {
+    verifies(req, connector).expect_err("the delivery must be refused")
+}
+
+/// A signed delivery as the pipeline reads it: verified (which reads the envelope), parsed once
+/// from what `verify` read, and normalised. Reading the same payload again without `verify`'s
+/// envelope (a stored delivery replayed) must give the same identity and result.
+fn read(req: &WebhookRequest) -> (DeliveryId, Normalised<()>) {
+    let connector = connector();
+    let verified = connector
+        .verify(req)
+        .unwrap_or_else(|r| panic!("verify: {r:?}"));
+    assert_eq!(
+        verified.payload.as_ref(),
+        req.body.as_slice(),
+        "the payload is the raw body"
+    );
+    assert!(verified.facts.is_some(), "verify read the envelope");
+    let parsed = connector.parse(&verified).expect("parse");
     let ctx = NormaliseContext {
         received_at: received_at(),
     };
-    Youzan
-        .normalise(delivery, &ctx)
-        .unwrap_or_else(|e| panic!("{}: {e}", delivery.topic))
+    let normalised = connector
+        .normalise(&parsed.id, parsed.message, &ctx)
+        .unwrap_or_else(|e| panic!("{}: {e}", parsed.id.topic));
+    let again = o2o_testkit::samples::read(&connector, req).expect("parse again");
+    assert_eq!(
+        again,
+        (parsed.id.clone(), Ok(normalised.clone())),
+        "read again without verify's envelope"
+    );
+    (parsed.id, normalised)
+}
+
+/// An authenticated payload (the request's body, not verified here) through parse and normalise.
+fn read_payload(req: &WebhookRequest) -> (DeliveryId, Normalised<()>) {
+    let (id, normalised) = o2o_testkit::samples::read(&connector(), req).expect("parse");
+    let normalised = normalised.unwrap_or_else(|e| panic!("{}: {e}", id.topic));
+    (id, normalised)
 }
 
 /// Signs, verifies and parses sample `name`, checks its envelope, and returns its one event.
 fn single_event(name: &str, topic: &str, msg_id: &str) -> EventDraft {
     assert!(COVERED.contains(&name), "add {name} to COVERED");
     let req = signed(name);
-    assert_eq!(Youzan.verify(&req, &creds()), Ok(()), "{name} verifies");
-    let delivery = Youzan.parse(&req, &creds()).expect("parse");
+    assert_eq!(verifies(&req, &connector()), Ok(()), "{name} verifies");
+    let (delivery, normalised) = read(&req);
     assert_eq!(delivery.tenant, SHOP, "tenant (kdt_id)");
     assert_eq!(delivery.topic, topic, "topic (type)");
     assert_eq!(
         delivery.external_event_id, msg_id,
         "external_event_id (msg_id)"
     );
-    assert_eq!(delivery.payload, req.body, "the payload is the raw body");
-    match normalise(&delivery) {
+    match normalised {
         Normalised::Events(events) => match events.as_slice() {
             [event] => event.clone(),
             more => panic!("{name}: expected one event, got {}", more.len()),
@@ -696,15 +728,12 @@ fn trade_close_is_order_cancelled() {
 #[test]
 fn test_delivery_is_verified_and_ignored() {
     let req = signed("test-delivery.http");
-    assert_eq!(Youzan.verify(&req, &creds()), Ok(()));
-    let delivery = Youzan.parse(&req, &creds()).expect("parse");
-    assert_eq!(
-        normalise(&delivery),
-        Normalised::Ignored("test delivery".into())
-    );
+    assert_eq!(verifies(&req, &connector()), Ok(()));
+    let (_, normalised) = read(&req);
+    assert_eq!(normalised, Normalised::Ignored("test delivery".into()));
     // Unsigned, it is refused like any other delivery.
     assert_eq!(
-        rejection(&unsigned("test-delivery.http"), &creds()),
+        rejection(&unsigned("test-delivery.http"), &connector()),
         (401, "signature_missing")
     );
 }
@@ -727,19 +756,19 @@ fn every_sample_is_refused_when_forged_tampered_or_unsigned() {
             header_form,
             "{name}: form"
         );
-        assert_eq!(Youzan.verify(&req, &creds()), Ok(()), "{name}");
+        assert_eq!(verifies(&req, &connector()), Ok(()), "{name}");
         assert_eq!(
-            Youzan.verify(&req, &credentials(CLIENT_ID, &["rotated-new", SECRET])),
+            verifies(&req, &youzan(CLIENT_ID, &["rotated-new", SECRET])),
             Ok(()),
             "{name}: the previous secret still verifies during rotation"
         );
         assert_eq!(
-            rejection(&req, &credentials(CLIENT_ID, &["wrong-secret"])),
+            rejection(&req, &youzan(CLIENT_ID, &["wrong-secret"])),
             (401, "signature_mismatch"),
             "{name}: wrong key"
         );
         assert_eq!(
-            rejection(&req, &credentials("a0a0a0a0a0a0a0a0a0", &[SECRET])),
+            rejection(&req, &youzan("a0a0a0a0a0a0a0a0a0", &[SECRET])),
             (401, "client_id_mismatch"),
             "{name}: another app"
         );
@@ -751,13 +780,13 @@ fn every_sample_is_refused_when_forged_tampered_or_unsigned() {
         bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
         tampered.body = bytes;
         assert_eq!(
-            rejection(&tampered, &creds()),
+            rejection(&tampered, &connector()),
             (401, "signature_mismatch"),
             "{name}: tampered"
         );
         // Missing: the unsigned sample (empty header, empty body sign).
         assert_eq!(
-            rejection(&unsigned(name), &creds()).0,
+            rejection(&unsigned(name), &connector()).0,
             401,
             "{name}: unsigned"
         );
@@ -770,19 +799,24 @@ fn a_header_signature_takes_precedence_over_the_body_sign() {
     let mut req = signed("trade-create.http");
     req.headers
         .set(EVENT_SIGN_HEADER, "0123456789abcdef0123456789abcdef");
-    assert_eq!(rejection(&req, &creds()), (401, "signature_mismatch"));
+    assert_eq!(rejection(&req, &connector()), (401, "signature_mismatch"));
     // A valid header over the same body is enough even if the body sign is forged.
     let mut req = unsigned("trade-create.http");
     req.headers.set(EVENT_SIGN_HEADER, "");
-    Youzan.sign(&mut req, &creds()).expect("sign");
-    assert_eq!(Youzan.verify(&req, &creds()), Ok(()));
+    connector().sign(&mut req).expect("sign");
+    assert_eq!(verifies(&req, &connector()), Ok(()));
 }
 
 #[test]
 fn the_path_tenant_wins_over_kdt_id() {
     let mut req = signed("trade-paid.http");
     req.path_tenant = Some("hangzhou-store".into());
-    let delivery = Youzan.parse(&req, &creds()).expect("parse");
+    assert_eq!(
+        verifies(&req, &connector()),
+        Ok(()),
+        "the tenant is not signed"
+    );
+    let (delivery, _) = read(&req);
     assert_eq!(delivery.tenant, "hangzhou-store");
 }
 
@@ -793,16 +827,16 @@ fn unmapped_types_are_ignored() {
     req.body = body
         .replace("trade_TradeClose", "trade_refund_BuyerCreated")
         .into_bytes();
-    let delivery = Youzan.parse(&req, &creds()).expect("parse");
+    let (_, normalised) = read_payload(&req);
     assert_eq!(
-        normalise(&delivery),
+        normalised,
         Normalised::Ignored("message type trade_refund_BuyerCreated is not mapped".into())
     );
 }
 
 #[test]
 fn ack_is_youzans_success_reply() {
-    let ack = Youzan.ack();
+    let ack = connector().ack();
     assert_eq!(
         (ack.status, ack.content_type.as_str(), ack.body.as_str()),
         (200, "application/json", r#"{"code":0,"msg":"success"}"#)

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use o2o_core::ports::{Claim, ClaimOutcome, IdempotencyStore, PortError};
-use o2o_core::{Reply, Timestamp};
+use o2o_core::{IdempotencyKey, Reply, Timestamp};
 use std::collections::HashMap;
 
 const IN_PROGRESS: &str = "INPROGRESS";
@@ -58,7 +58,7 @@ impl IdempotencyStore for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("id", s(&claim.key))
+            .item("id", s(claim.key.as_str()))
             .item("status", s(IN_PROGRESS))
             .item("expiration", n(claim.expires_at.unix_seconds()))
             .item(
@@ -90,7 +90,7 @@ impl IdempotencyStore for DynamoStore {
         };
         let item = match existing {
             Some(item) => Some(item),
-            None => self.read(&claim.key).await?,
+            None => self.read(claim.key.as_str()).await?,
         };
         // Gone between the put and the read: someone released it; let the platform retry.
         let Some(item) = item else {
@@ -101,15 +101,15 @@ impl IdempotencyStore for DynamoStore {
 
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError> {
-        let ack = serde_json::to_string(ack).map_err(|e| PortError(e.to_string()))?;
+        let ack = serde_json::to_string(ack).map_err(|e| PortError::backend("dynamodb", e))?;
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(key))
+            .key("id", s(key.as_str()))
             .update_expression(
                 "SET #status = :completed, #ack = :ack, #expiration = :expiration \
                  REMOVE #in_progress_expiration",
@@ -127,12 +127,12 @@ impl IdempotencyStore for DynamoStore {
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<(), PortError> {
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
         let deleted = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("id", s(key))
+            .key("id", s(key.as_str()))
             // Never delete a completed record: its ack must keep being replayed.
             .condition_expression("#status = :in_progress")
             .expression_attribute_names("#status", "status")
@@ -155,18 +155,24 @@ fn existing_outcome(item: &HashMap<String, AttributeValue>) -> Result<ClaimOutco
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
     match text("status").map(String::as_str) {
         Some(COMPLETED) => {
-            let ack = text("ack").ok_or_else(|| PortError("completed record has no ack".into()))?;
-            let ack: Reply = serde_json::from_str(ack)
-                .map_err(|e| PortError(format!("completed record has an unreadable ack: {e}")))?;
+            let ack = text("ack")
+                .ok_or_else(|| PortError::backend("dynamodb", "completed record has no ack"))?;
+            let ack: Reply = serde_json::from_str(ack).map_err(|e| {
+                PortError::backend(
+                    "dynamodb",
+                    format!("completed record has an unreadable ack: {e}"),
+                )
+            })?;
             Ok(ClaimOutcome::Completed {
                 ack,
                 payload_hash: text("payload_hash").cloned().unwrap_or_default(),
             })
         }
         Some(IN_PROGRESS) => Ok(ClaimOutcome::InProgress),
-        other => Err(PortError(format!(
-            "idempotency record has an unknown status {other:?}"
-        ))),
+        other => Err(PortError::backend(
+            "dynamodb",
+            format!("idempotency record has an unknown status {other:?}"),
+        )),
     }
 }
 
@@ -179,8 +185,8 @@ fn n(number: i64) -> AttributeValue {
 }
 
 fn port_error(operation: &str, error: impl std::error::Error) -> PortError {
-    PortError(format!(
-        "DynamoDB {operation}: {}",
-        DisplayErrorContext(error)
-    ))
+    PortError::backend(
+        "dynamodb",
+        format!("{operation}: {}", DisplayErrorContext(error)),
+    )
 }

@@ -1,233 +1,231 @@
-//! One channel's function: webhook requests and enrichment batches, through the pipeline.
+//! One channel's function: API Gateway webhook events through the edge's router, and the
+//! enrichment queue's SQS batches through the edge's enrichment consumer.
 //!
-//! Transport-agnostic: [`lambda`](crate::lambda) feeds it Lambda events, and tests call it directly.
+//! Transport-agnostic: [`lambda`](crate::lambda) feeds it Lambda events, and tests call it
+//! directly.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_http::{Body, Request, RequestExt as _, Response};
-use o2o_core::pipeline::{DEFAULT_IN_PROGRESS_SECONDS, Handled, PipelineOptions};
-use o2o_core::ports::{IdempotencyStore, PortError, Queues, StoredDelivery};
+use o2o_core::pipeline::{DEFAULT_IN_PROGRESS_SECONDS, PipelineOptions};
+use o2o_core::ports::{IdempotencyStore, PortError, Queues};
 use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
-use o2o_core::{
-    ChannelConfig, Connector, Headers, Outcome, Pipeline, Rejection, Reply, Timestamp,
-    WebhookRequest,
-};
+use o2o_core::{ChannelConfig, Channels, ConnectorEntry, Handled, Registry, Timestamp};
+use o2o_edge::{Consumer, Edge, InProgressSeconds, Observer, Received};
 
 use crate::metrics::{Record, Unit};
 use crate::settings::{AwsError, CredentialSource, Resources};
 
-/// A channel's connector with its credentials and the ports it writes through.
+/// A channel's function: its edge (connector instances per tenant, ports, metrics).
 pub struct Function {
-    connector: &'static dyn Connector,
-    channel: ChannelConfig,
-    store: Arc<dyn IdempotencyStore>,
-    queues: Arc<dyn Queues>,
-    max_body_bytes: usize,
+    channel: &'static str,
+    edge: Arc<Edge>,
+    router: axum::Router,
+}
+
+/// Per-delivery metrics as CloudWatch embedded-metric-format lines on stdout.
+struct EmfMetrics;
+
+impl Observer for EmfMetrics {
+    fn delivery(&self, channel: &str, handled: &Handled, latency_ms: f64) {
+        Record::delivery(channel, handled, latency_ms).emit();
+    }
 }
 
 impl Function {
-    /// A function over explicit parts (tests, `o2o serve --backend aws` reuses the adapters).
+    /// A function over explicit parts (tests; the deployed function comes from [`from_env`]).
+    /// Every table of `config` is built now: a bad setting is an error here, not at run time.
+    ///
+    /// [`from_env`]: Self::from_env
     pub fn new(
-        connector: &'static dyn Connector,
-        channel: ChannelConfig,
+        connector: ConnectorEntry,
+        config: ChannelConfig,
         store: Arc<dyn IdempotencyStore>,
         queues: Arc<dyn Queues>,
-    ) -> Self {
-        Self {
-            connector,
-            channel,
-            store,
-            queues,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        }
+    ) -> Result<Self, AwsError> {
+        Self::with_body_limit(connector, config, store, queues, DEFAULT_MAX_BODY_BYTES)
     }
 
-    /// The function as deployed: resources and credentials from the environment (DESIGN.md,
-    /// "AWS shape"), AWS clients built once from one shared configuration.
-    pub async fn from_env(connector: &'static dyn Connector) -> Result<Self, AwsError> {
+    fn with_body_limit(
+        connector: ConnectorEntry,
+        config: ChannelConfig,
+        store: Arc<dyn IdempotencyStore>,
+        queues: Arc<dyn Queues>,
+        max_body_bytes: usize,
+    ) -> Result<Self, AwsError> {
+        let channel = (connector.info)().id;
+        // The registry of a function is its own connector: other channels are unknown here.
+        let registry = Registry(Box::leak(Box::new([connector])));
+        let configs = std::iter::once((channel.to_owned(), config)).collect();
+        let channels = Channels::build(registry, &configs)?;
+        let mut edge = Edge::new(registry, channels, store, queues);
+        edge.observer = Some(Arc::new(EmfMetrics));
+        edge.max_body_bytes = max_body_bytes;
+        let edge = Arc::new(edge);
+        Ok(Self {
+            channel,
+            router: o2o_edge::router(Arc::clone(&edge)),
+            edge,
+        })
+    }
+
+    /// The function as deployed: resources and settings from the environment (docs/aws.md),
+    /// AWS clients built once from one shared configuration.
+    pub async fn from_env(connector: ConnectorEntry) -> Result<Self, AwsError> {
         let resources = Resources::from_env()?;
         let source = CredentialSource::from_env()?;
-        let sdk = crate::load_sdk_config().await;
-        let channel = source.load(connector, &sdk).await?;
-        let (store, queues) = crate::ports(&sdk, &resources);
-        let mut function = Self::new(connector, channel, Arc::new(store), Arc::new(queues));
-        if let Ok(limit) = std::env::var("O2O_MAX_BODY_BYTES") {
-            function.max_body_bytes = limit.parse().map_err(|_| AwsError::InvalidEnv {
+        let max_body_bytes = match std::env::var("O2O_MAX_BODY_BYTES") {
+            Ok(limit) => limit.parse().map_err(|_| AwsError::InvalidEnv {
                 name: "O2O_MAX_BODY_BYTES",
                 reason: "not a number of bytes".to_owned(),
-            })?;
-        }
-        Ok(function)
+            })?,
+            Err(_) => DEFAULT_MAX_BODY_BYTES,
+        };
+        let sdk = crate::load_sdk_config().await;
+        let config = source.load((connector.info)().id, &sdk).await?;
+        let (store, queues) = crate::ports(&sdk, &resources);
+        Self::with_body_limit(
+            connector,
+            config,
+            Arc::new(store),
+            Arc::new(queues),
+            max_body_bytes,
+        )
     }
 
     /// The channel id this function serves.
     pub fn channel(&self) -> &'static str {
-        self.connector.info().id
+        self.channel
     }
 
-    /// Handles one webhook request (`POST|GET …/webhooks/{channel}[/{tenant}]`) and answers in
-    /// the platform's exact format, logging one line and emitting one metrics record.
+    /// Handles one webhook request (`POST|GET [/{stage}]/webhooks/{channel}[/{tenant}]`) through
+    /// the edge's router, which answers in the platform's exact format, logs one line and emits
+    /// one metrics record.
     pub async fn handle_http(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
-        let handled = self.ingest(request).await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        log_delivery(self.channel(), &handled, latency_ms);
-        Record::delivery(
-            self.channel(),
-            handled.outcome,
-            handled.reply.status,
-            latency_ms,
-        )
-        .emit();
-        response(&handled.reply)
-    }
-
-    async fn ingest(&self, request: Request) -> Handled {
-        let received_at = Timestamp::now();
-        let Some((channel, tenant)) = webhook_path(request.raw_http_path()) else {
-            return refused(Rejection::new(404, "not_found", "no such endpoint"));
+        use tower_service::Service as _;
+        let in_progress = InProgressSeconds(remaining_seconds(&request));
+        // The raw path keeps the stage prefix, and a trailing slash is not a different route.
+        let path = request.raw_http_path().trim_end_matches('/').to_owned();
+        let query = request.uri().query().map(str::to_owned);
+        let (mut parts, body) = request.into_parts();
+        let target = match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
         };
-        if channel != self.channel() {
-            return refused(Rejection::new(
-                404,
-                "unknown_channel",
-                "this function serves another channel",
-            ));
+        if let Ok(uri) = target.parse() {
+            parts.uri = uri;
         }
-        let Some(credentials) = self.channel.credentials(tenant.as_deref()) else {
-            return refused(Rejection::new(
-                404,
-                "unknown_tenant",
-                "no credentials for this tenant",
-            ));
-        };
-        let method = request.method().as_str().to_owned();
-        if method != "POST" && method != "GET" {
-            return refused(Rejection::new(
-                405,
-                "method_not_allowed",
-                "webhooks are POST (or GET for handshakes)",
-            ));
-        }
-        let in_progress_seconds = remaining_seconds(&request);
-        let query = request.uri().query().unwrap_or_default().to_owned();
-        let headers: Headers = request
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?.to_owned())))
-            .collect();
+        parts.extensions.insert(in_progress);
         // lambda_http has already decoded a base64 body (`isBase64Encoded`).
-        let body = match request.into_body() {
-            Body::Text(text) => text.into_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => Vec::new(),
+        let body = match body {
+            Body::Text(text) => axum::body::Body::from(text),
+            Body::Binary(bytes) => axum::body::Body::from(bytes),
+            _ => axum::body::Body::empty(),
         };
-        if body.len() > self.max_body_bytes {
-            return refused(Rejection::new(
-                413,
-                "body_too_large",
-                format!(
-                    "the body exceeds the limit of {} bytes",
-                    self.max_body_bytes
-                ),
-            ));
-        }
-        let req = WebhookRequest {
-            method,
-            path_tenant: tenant,
-            query,
-            headers,
-            body,
-            received_at,
+        let request = axum::http::Request::from_parts(parts, body);
+        let mut router = self.router.clone();
+        let response = match router.call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
         };
-        let options = PipelineOptions {
-            in_progress_seconds,
-            ..PipelineOptions::default()
-        };
-        Pipeline::new(self.store.as_ref(), self.queues.as_ref(), options)
-            .handle(self.connector, credentials, &req)
+        let (parts, body) = response.into_parts();
+        // The edge's replies are small strings already in memory: this cannot fail or wait.
+        let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
+            .unwrap_or_default();
+        let body = match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        };
+        Response::from_parts(parts, body)
     }
 
-    /// Handles a batch from the enrichment queue: each delivery is enriched through the
-    /// platform's API and published. Failed messages are reported as partial batch failures, so
-    /// only they return to the queue (and, past its receive limit, to its dead-letter queue).
+    /// Handles a batch from the enrichment queue through the edge's enrichment consumer. Failed
+    /// messages are reported as partial batch failures, so only they return to the queue (and,
+    /// past its receive limit, to its dead-letter queue).
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
         let started = Instant::now();
-        let mut response = SqsBatchResponse::default();
-        let (mut enqueued, mut quarantined, mut retried) = (0_usize, 0_usize, 0_usize);
-        for message in &event.records {
-            let message_id = message.message_id.clone().unwrap_or_default();
-            match self.enrich(message).await {
-                Ok((outcome, detail)) => {
-                    match outcome {
-                        Outcome::Enqueued(n) => enqueued += n,
-                        Outcome::Quarantined => quarantined += 1,
-                        _ => {}
-                    }
-                    tracing::info!(
-                        channel = self.channel(),
-                        message_id,
-                        outcome = outcome.as_str(),
-                        detail = detail.as_deref().unwrap_or(""),
-                        "enrichment"
-                    );
-                }
-                Err(e) => {
-                    retried += 1;
-                    tracing::warn!(channel = self.channel(), message_id, error = %e.0, "enrichment failed; will retry");
-                    response.add_failure(message_id);
-                }
-            }
-        }
-        Record::new(self.channel())
-            .with("enriched", Unit::Count, enqueued as f64)
-            .with("enrichment_quarantined", Unit::Count, quarantined as f64)
-            .with("enrichment_retried", Unit::Count, retried as f64)
+        let batch = SqsBatch::new(event.records);
+        let pipeline = self.edge.pipeline(PipelineOptions::default());
+        let max = batch.len();
+        let summary = o2o_edge::consume::enrich_batch(&batch, &self.edge.channels, &pipeline, max)
+            .await
+            .unwrap_or_default();
+        Record::new(self.channel)
+            .with("enriched", Unit::Count, summary.enqueued as f64)
+            .with(
+                "enrichment_quarantined",
+                Unit::Count,
+                summary.quarantined as f64,
+            )
+            .with("enrichment_retried", Unit::Count, summary.retried as f64)
             .with(
                 "enrichment_latency",
                 Unit::Milliseconds,
                 started.elapsed().as_secs_f64() * 1000.0,
             )
             .emit();
-        response
-    }
-
-    async fn enrich(&self, message: &SqsMessage) -> Result<(Outcome, Option<String>), PortError> {
-        let body = message.body.as_deref().unwrap_or_default();
-        let stored: StoredDelivery = serde_json::from_str(body)
-            .map_err(|e| PortError(format!("not a stored delivery: {e}")))?;
-        if stored.channel != self.channel() {
-            return Err(PortError(format!(
-                "a delivery for channel {}",
-                stored.channel
-            )));
-        }
-        let credentials = self
-            .channel
-            .credentials(stored.path_tenant.as_deref())
-            .ok_or_else(|| PortError("no credentials for the delivery's tenant".to_owned()))?;
-        Pipeline::new(
-            self.store.as_ref(),
-            self.queues.as_ref(),
-            PipelineOptions::default(),
-        )
-        .enrich(self.connector, credentials, &stored)
-        .await
+        batch.response()
     }
 }
 
-/// `(channel, tenant)` from `…/webhooks/{channel}[/{tenant}]`; anything may precede `webhooks`
-/// (an API Gateway stage name), nothing may follow the tenant.
-pub fn webhook_path(path: &str) -> Option<(String, Option<String>)> {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let at = segments.iter().position(|s| *s == "webhooks")?;
-    match &segments[at + 1..] {
-        [channel] => Some(((*channel).to_owned(), None)),
-        [channel, tenant] => Some(((*channel).to_owned(), Some((*tenant).to_owned()))),
-        _ => None,
+/// An SQS event's records as a [`Consumer`]: handed out once; a message to retry becomes a
+/// batch item failure, the others are deleted by the event source mapping.
+struct SqsBatch {
+    records: Mutex<Vec<SqsMessage>>,
+    failures: Mutex<Vec<String>>,
+}
+
+impl SqsBatch {
+    fn new(records: Vec<SqsMessage>) -> Self {
+        Self {
+            records: Mutex::new(records),
+            failures: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        lock(&self.records).len()
+    }
+
+    fn response(&self) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for id in lock(&self.failures).drain(..) {
+            response.add_failure(id);
+        }
+        response
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[async_trait::async_trait]
+impl Consumer for SqsBatch {
+    async fn receive(&self, max: usize) -> Result<Vec<Received>, PortError> {
+        let mut records = lock(&self.records);
+        let take = max.min(records.len());
+        Ok(records
+            .drain(..take)
+            .map(|m| Received {
+                id: m.message_id.unwrap_or_default(),
+                body: m.body.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn ack(&self, _: &Received) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    async fn retry_later(&self, message: &Received, _: &PortError) -> Result<(), PortError> {
+        lock(&self.failures).push(message.id.clone());
+        Ok(())
     }
 }
 
@@ -242,77 +240,9 @@ fn remaining_seconds(request: &Request) -> i64 {
     (left_ms.saturating_add(999) / 1000).clamp(1, DEFAULT_IN_PROGRESS_SECONDS * 15)
 }
 
-fn refused(rejection: Rejection) -> Handled {
-    Handled {
-        reply: rejection.to_reply(),
-        outcome: Outcome::Rejected,
-        detail: Some(rejection.code.to_owned()),
-        idempotency_key: None,
-    }
-}
-
-fn response(reply: &Reply) -> Response<Body> {
-    let mut response = Response::new(Body::Text(reply.body.clone()));
-    *response.status_mut() = lambda_http::http::StatusCode::from_u16(reply.status)
-        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(value) = reply.content_type.parse() {
-        response
-            .headers_mut()
-            .insert(lambda_http::http::header::CONTENT_TYPE, value);
-    }
-    response
-}
-
-/// One JSON line per delivery; the request id comes from the runtime's span.
-fn log_delivery(channel: &str, handled: &Handled, latency_ms: f64) {
-    let status = handled.reply.status;
-    let outcome = handled.outcome.as_str();
-    let key = handled.idempotency_key.as_deref().unwrap_or("");
-    let detail = handled.detail.as_deref().unwrap_or("");
-    match handled.outcome {
-        Outcome::Failed => {
-            tracing::error!(
-                channel,
-                outcome,
-                status,
-                key,
-                detail,
-                latency_ms,
-                "delivery failed"
-            )
-        }
-        Outcome::Rejected | Outcome::Quarantined | Outcome::InProgress => {
-            tracing::warn!(
-                channel, outcome, status, key, detail, latency_ms, "delivery"
-            )
-        }
-        _ => tracing::info!(
-            channel, outcome, status, key, detail, latency_ms, "delivery"
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn webhook_paths() {
-        let some = |c: &str, t: Option<&str>| Some((c.to_owned(), t.map(str::to_owned)));
-        assert_eq!(webhook_path("/webhooks/shopify"), some("shopify", None));
-        assert_eq!(webhook_path("/webhooks/shopify/"), some("shopify", None));
-        assert_eq!(
-            webhook_path("/webhooks/shopify/shop-a"),
-            some("shopify", Some("shop-a"))
-        );
-        assert_eq!(
-            webhook_path("/prod/webhooks/shopify"),
-            some("shopify", None)
-        );
-        assert_eq!(webhook_path("/webhooks"), None);
-        assert_eq!(webhook_path("/webhooks/a/b/c"), None);
-        assert_eq!(webhook_path("/other/shopify"), None);
-    }
 
     #[test]
     fn an_in_progress_claim_lasts_as_long_as_the_invocation_can() {

@@ -1,11 +1,10 @@
 //! The Lambda entry point: one binary per channel serves the channel's webhooks (API Gateway
 //! HTTP API payload v2, or a Function URL) and the enrichment queue's SQS batches.
 //!
-//! ```no_run
+//! ```text
 //! // functions/<channel>/src/main.rs
 //! fn main() -> std::process::ExitCode {
-//!     # let connector: &'static dyn o2o_core::Connector = unimplemented!();
-//!     o2o_aws::lambda::run(connector)
+//!     o2o_aws::lambda::run::<o2o_shopify::Shopify>()
 //! }
 //! ```
 
@@ -16,15 +15,21 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service as _, service_fn};
-use o2o_core::Connector;
+use o2o_core::{Connector, ConnectorEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::function::Function;
 
-/// Starts the function for `connector`: logging, AWS clients and credentials once per cold
-/// start, then the Lambda runtime loop. Returns only when the runtime stops or start-up fails.
-pub fn run(connector: &'static dyn Connector) -> ExitCode {
+/// Starts the function for connector `C`: logging, AWS clients and settings once per cold
+/// start (a bad setting is reported to `/runtime/init/error`), then the Lambda runtime loop.
+/// Returns only when the runtime stops or start-up fails.
+pub fn run<C: Connector>() -> ExitCode {
+    run_entry(ConnectorEntry::of::<C>())
+}
+
+/// [`run`] for a registry entry.
+pub fn run_entry(connector: ConnectorEntry) -> ExitCode {
     init_logging();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -40,7 +45,7 @@ pub fn run(connector: &'static dyn Connector) -> ExitCode {
         let function = match Function::from_env(connector).await {
             Ok(function) => Arc::new(function),
             Err(e) => {
-                tracing::error!(channel = connector.info().id, error = %e, "cannot start");
+                tracing::error!(channel = (connector.info)().id, error = %e, "cannot start");
                 report_init_error(&e.to_string()).await;
                 return ExitCode::FAILURE;
             }

@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 
-use o2o_core::Outcome;
+use o2o_core::Handled;
 use serde_json::{Map, Value, json};
 
 /// The metric namespace (the SAM template's alarms use it).
@@ -53,35 +53,27 @@ impl Record {
     /// The metrics of one webhook delivery: `received`, one count per outcome (zero for the
     /// others, so alarms see a continuous series), `unauthorized` for signature failures, and
     /// `latency`.
-    pub fn delivery(channel: &str, outcome: Outcome, status: u16, latency_ms: f64) -> Self {
-        let count = |matches: bool| if matches { 1.0 } else { 0.0 };
-        let enqueued = match outcome {
-            Outcome::Enqueued(n) => n as f64,
-            _ => 0.0,
+    pub fn delivery(channel: &str, handled: &Handled, latency_ms: f64) -> Self {
+        let outcome = handled.outcome.as_str();
+        let count = |name: &str| if outcome == name { 1.0 } else { 0.0 };
+        let mut record = Self::new(channel).with("received", Unit::Count, 1.0);
+        for name in ["rejected", "duplicate"] {
+            record = record.with(name, Unit::Count, count(name));
+        }
+        let unauthorized = if handled.reply.status == 401 {
+            1.0
+        } else {
+            0.0
         };
-        Self::new(channel)
-            .with("received", Unit::Count, 1.0)
-            .with("rejected", Unit::Count, count(outcome == Outcome::Rejected))
-            .with("unauthorized", Unit::Count, count(status == 401))
-            .with(
-                "duplicate",
-                Unit::Count,
-                count(outcome == Outcome::Duplicate),
-            )
-            .with("enqueued", Unit::Count, enqueued)
-            .with(
-                "enrichment",
-                Unit::Count,
-                count(outcome == Outcome::Enrichment),
-            )
-            .with(
-                "quarantined",
-                Unit::Count,
-                count(outcome == Outcome::Quarantined),
-            )
-            .with("ignored", Unit::Count, count(outcome == Outcome::Ignored))
-            .with("failed", Unit::Count, count(outcome == Outcome::Failed))
-            .with("latency", Unit::Milliseconds, latency_ms)
+        record = record.with("unauthorized", Unit::Count, unauthorized).with(
+            "enqueued",
+            Unit::Count,
+            handled.outcome.events() as f64,
+        );
+        for name in ["enrichment", "quarantined", "ignored", "failed"] {
+            record = record.with(name, Unit::Count, count(name));
+        }
+        record.with("latency", Unit::Milliseconds, latency_ms)
     }
 
     /// The JSON line, stamped with `timestamp_ms` (unix milliseconds).
@@ -122,11 +114,19 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use o2o_core::{IdempotencyKey, Outcome, Processed, Rejection, Reply};
 
     #[test]
     fn delivery_record_follows_the_emf_specification() {
-        let line =
-            Record::delivery("shopify", Outcome::Enqueued(2), 200, 3.5).to_json(1_700_000_000_000);
+        let handled = Handled {
+            reply: Reply::empty_ok(),
+            outcome: Outcome::Accepted {
+                key: Some(IdempotencyKey::from_stored("k".to_owned())),
+                processed: Processed::Enqueued { events: 2 },
+            },
+            records: 1,
+        };
+        let line = Record::delivery("shopify", &handled, 3.5).to_json(1_700_000_000_000);
         let value: Value = serde_json::from_str(&line).expect("one JSON object");
         let directive = &value["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(value["_aws"]["Timestamp"], 1_700_000_000_000_i64);
@@ -152,7 +152,8 @@ mod tests {
 
     #[test]
     fn a_signature_failure_counts_as_rejected_and_unauthorized() {
-        let line = Record::delivery("woocommerce", Outcome::Rejected, 401, 0.1).to_json(0);
+        let refused = Handled::refused(Rejection::unauthorized("signature_mismatch", "no"));
+        let line = Record::delivery("woocommerce", &refused, 0.1).to_json(0);
         let value: Value = serde_json::from_str(&line).expect("JSON");
         assert_eq!(value["rejected"], 1.0);
         assert_eq!(value["unauthorized"], 1.0);

@@ -1,6 +1,6 @@
 //! What a function reads from its environment: resource names and the channel's credentials.
 //!
-//! The contract between the SAM template, the binaries and anyone deploying them (DESIGN.md):
+//! The contract between the SAM template, the binaries and anyone deploying them (docs/aws.md):
 //! `O2O_IDEMPOTENCY_TABLE`, `O2O_UNIFIED_QUEUE_URL`, `O2O_ENRICHMENT_QUEUE_URL`,
 //! `O2O_QUARANTINE_QUEUE_URL`, and credentials from `O2O_SECRET_ID` (Secrets Manager) or, for
 //! tests and local runs, `O2O_CONFIG` (a TOML config file, which wins when both are set).
@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use o2o_core::config::ConfigError;
-use o2o_core::{ChannelConfig, Connector};
+use o2o_core::ChannelConfig;
+use o2o_core::settings::SettingsError;
 use serde::Deserialize;
 
 /// Why a function could not start.
@@ -42,9 +42,9 @@ pub enum AwsError {
         /// What went wrong.
         reason: String,
     },
-    /// The channel's credentials are incomplete.
+    /// The channel's settings are missing, unknown or malformed (named, never their values).
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Settings(#[from] SettingsError),
 }
 
 /// The AWS resources a function writes to.
@@ -108,14 +108,13 @@ impl CredentialSource {
             .ok_or(AwsError::MissingEnv("O2O_SECRET_ID"))
     }
 
-    /// Loads and checks `connector`'s credentials: `env:NAME` values are resolved and every
-    /// required setting must be present. The Secrets Manager client is built only when needed.
+    /// Loads `channel`'s settings tables with their `env:NAME` values resolved; building them
+    /// (`Channels::build`) checks them. The Secrets Manager client is built only when needed.
     pub async fn load(
         &self,
-        connector: &dyn Connector,
+        channel: &str,
         sdk: &aws_config::SdkConfig,
     ) -> Result<ChannelConfig, AwsError> {
-        let channel = connector.info().id;
         let mut config = match self {
             Self::SecretsManager(id) => {
                 let client = aws_sdk_secretsmanager::Client::new(sdk);
@@ -129,7 +128,6 @@ impl CredentialSource {
             Self::ConfigFile(path) => channel_from_file(path, channel)?,
         };
         config.resolve_env(channel, &|name| std::env::var(name).ok())?;
-        config.check_required(connector.info())?;
         Ok(config)
     }
 }

@@ -59,7 +59,10 @@ impl SqsQueues {
                 .send()
                 .await
                 .map_err(|e| {
-                    PortError(format!("SQS SendMessageBatch: {}", DisplayErrorContext(e)))
+                    PortError::backend(
+                        "sqs",
+                        format!("SendMessageBatch: {}", DisplayErrorContext(e)),
+                    )
                 })?;
             if output.failed.is_empty() {
                 return Ok(());
@@ -69,13 +72,16 @@ impl SqsQueues {
                 .iter()
                 .find(|f| f.sender_fault || attempt == RETRIES);
             if let Some(failure) = fatal {
-                return Err(PortError(format!(
-                    "SQS SendMessageBatch: {} of {} messages failed ({}: {})",
-                    output.failed.len(),
-                    entries.len(),
-                    failure.code,
-                    failure.message.as_deref().unwrap_or("no message")
-                )));
+                return Err(PortError::backend(
+                    "sqs",
+                    format!(
+                        "SendMessageBatch: {} of {} messages failed ({}: {})",
+                        output.failed.len(),
+                        entries.len(),
+                        failure.code,
+                        failure.message.as_deref().unwrap_or("no message")
+                    ),
+                ));
             }
             entries.retain(|entry| output.failed.iter().any(|f| f.id == entry.id));
         }
@@ -133,10 +139,10 @@ fn entry(
             .data_type("String")
             .string_value(value)
             .build()
-            .map_err(|e| PortError(format!("SQS message attribute {name}: {e}")))?;
+            .map_err(|e| PortError::backend("sqs", format!("message attribute {name}: {e}")))?;
         builder = builder.message_attributes(name, value);
     }
     builder
         .build()
-        .map_err(|e| PortError(format!("SQS message: {e}")))
+        .map_err(|e| PortError::backend("sqs", format!("message: {e}")))
 }

@@ -5,17 +5,19 @@
 mod support;
 
 use lambda_http::Body;
-use o2o_core::Reply;
-use o2o_core::Timestamp;
+use std::sync::Arc;
+
+use o2o_aws::Function;
 use o2o_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, QueueMessage, QueueName, Queues, StoredDelivery,
 };
+use o2o_core::{IdempotencyKey, Reply, Timestamp};
 use o2o_testkit::moto::{self, AwsResources};
 use support::{SECRET, function, ports, webhook};
 
 fn claim(key: &str, hash: &str, now: Timestamp) -> Claim {
     Claim {
-        key: key.to_owned(),
+        key: IdempotencyKey::from_stored(key.to_owned()),
         payload_hash: hash.to_owned(),
         now,
         in_progress_until: now.plus_seconds(30),
@@ -70,7 +72,11 @@ async fn a_completed_key_replays_its_stored_ack_and_payload_hash() {
     );
     let ack = Reply::json(200, r#"{"code":0,"msg":"success"}"#);
     store
-        .complete(key, &ack, now.plus_seconds(600))
+        .complete(
+            &IdempotencyKey::from_stored(key.to_owned()),
+            &ack,
+            now.plus_seconds(600),
+        )
         .await
         .expect("complete");
     // A later delivery with a different body: the ack comes back with the first body's hash, so
@@ -87,7 +93,10 @@ async fn a_completed_key_replays_its_stored_ack_and_payload_hash() {
         }
     );
     // Releasing never deletes a completed record.
-    store.release(key).await.expect("release");
+    store
+        .release(&IdempotencyKey::from_stored(key.to_owned()))
+        .await
+        .expect("release");
     let after = store
         .claim(&claim(key, "hash-a", now.plus_seconds(6)))
         .await
@@ -133,7 +142,10 @@ async fn a_released_claim_can_be_taken_again() {
         store.claim(&claim(key, "h", now)).await.expect("claim"),
         ClaimOutcome::Claimed
     );
-    store.release(key).await.expect("release");
+    store
+        .release(&IdempotencyKey::from_stored(key.to_owned()))
+        .await
+        .expect("release");
     assert_eq!(
         store.claim(&claim(key, "h", now)).await.expect("claim"),
         ClaimOutcome::Claimed
@@ -288,8 +300,11 @@ async fn an_authenticated_delivery_that_cannot_be_normalised_is_quarantined_and_
     let stored: StoredDelivery =
         serde_json::from_str(&quarantined[0].body).expect("stored delivery");
     assert_eq!(stored.channel, "test");
-    assert_eq!(stored.error.as_deref(), Some("order has no line items"));
-    assert_eq!(stored.idempotency_key, "test:shop:orders:ev-3");
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("line_items: order has no line items")
+    );
+    assert_eq!(stored.idempotency_key.as_str(), "test:shop:orders:ev-3");
     assert_eq!(
         moto::receive_all(&sdk, &resources.unified_queue_url)
             .await
@@ -351,12 +366,16 @@ fn thin(body: &str) -> String {
     let stored = StoredDelivery {
         channel: "test".to_owned(),
         path_tenant: None,
-        idempotency_key: format!("test:shop:orders:{}", body.len()),
+        idempotency_key: o2o_core::IdempotencyKey::from_stored(format!(
+            "test:shop:orders:{}",
+            body.len()
+        )),
         received_at: Timestamp::now(),
         method: "POST".to_owned(),
         query: String::new(),
         headers: o2o_core::Headers::new(),
         body_base64: base64::engine::general_purpose::STANDARD.encode(body),
+        payload_base64: None,
         error: None,
     };
     serde_json::to_string(&stored).expect("JSON")
@@ -437,18 +456,24 @@ async fn credentials_come_from_secrets_manager_or_a_config_file_and_are_checked(
     let json = r#"{"secrets":["newest","previous"],"tenants":{"shop-b":{"secrets":["b"]}}}"#;
     let arn = moto::create_secret(&sdk, "creds", json).await;
     let config = CredentialSource::SecretsManager(arn)
-        .load(&support::TEST, &sdk)
+        .load("test", &sdk)
         .await
         .expect("channel table from the secret");
-    let secrets = |c: Option<&o2o_core::Credentials>| -> Vec<String> {
-        c.expect("credentials")
-            .secrets
-            .iter()
-            .map(|s| s.expose().to_owned())
-            .collect()
-    };
-    assert_eq!(secrets(config.credentials(None)), ["newest", "previous"]);
-    assert_eq!(secrets(config.credentials(Some("shop-b"))), ["b"]);
+    assert_eq!(
+        config.default["secrets"],
+        serde_json::json!(["newest", "previous"])
+    );
+    assert_eq!(
+        config.tenants["shop-b"]["secrets"],
+        serde_json::json!(["b"])
+    );
+    let resources = AwsResources::create(&sdk, "creds").await;
+    let (store, queues) = support::ports(&sdk, &resources);
+    let (store, queues): (
+        Arc<dyn o2o_core::ports::IdempotencyStore>,
+        Arc<dyn o2o_core::ports::Queues>,
+    ) = (Arc::new(store), Arc::new(queues));
+    assert!(Function::new(support::test_entry(), config, store.clone(), queues.clone()).is_ok());
 
     // A required setting missing from a tenant's table stops the function at start-up.
     let arn = moto::create_secret(
@@ -458,15 +483,17 @@ async fn credentials_come_from_secrets_manager_or_a_config_file_and_are_checked(
     )
     .await;
     let missing = CredentialSource::SecretsManager(arn)
-        .load(&support::TEST, &sdk)
-        .await;
+        .load("test", &sdk)
+        .await
+        .expect("the table is read");
+    let refused = Function::new(support::test_entry(), missing, store, queues).map(|_| ());
     assert!(
-        matches!(&missing, Err(AwsError::Config(e)) if e.to_string() == "test/shop-c: missing setting `secrets`"),
-        "{missing:?}"
+        matches!(&refused, Err(AwsError::Settings(e)) if e.to_string() == "channels.test.tenants.shop-c: missing field `secrets`"),
+        "{refused:?}"
     );
     // An unknown secret is named in the error; its value (none here) never is.
     let unknown = CredentialSource::SecretsManager("no-such-secret".to_owned())
-        .load(&support::TEST, &sdk)
+        .load("test", &sdk)
         .await;
     assert!(
         matches!(&unknown, Err(AwsError::Secret { id, .. }) if id == "no-such-secret"),
@@ -482,14 +509,12 @@ async fn credentials_come_from_secrets_manager_or_a_config_file_and_are_checked(
     )
     .expect("write config");
     let config = CredentialSource::ConfigFile(file.clone())
-        .load(&support::TEST, &sdk)
+        .load("test", &sdk)
         .await
         .expect("channel table from the file");
-    assert_eq!(secrets(config.credentials(None)), ["from-file"]);
+    assert_eq!(config.default["secrets"], serde_json::json!(["from-file"]));
     std::fs::write(&file, "[channels.other]\nsecrets = [\"x\"]\n").expect("write config");
-    let absent = CredentialSource::ConfigFile(file)
-        .load(&support::TEST, &sdk)
-        .await;
+    let absent = CredentialSource::ConfigFile(file).load("test", &sdk).await;
     assert!(
         matches!(&absent, Err(AwsError::ConfigFile { reason, .. }) if reason == "no [channels.test] table"),
         "{absent:?}"

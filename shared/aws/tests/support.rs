@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use o2o_aws::{DynamoStore, Function, Resources, SqsQueues};
-pub use o2o_testkit::connector::{SECRET, TEST};
+pub use o2o_testkit::connector::{SECRET, TestConnector};
 use o2o_testkit::moto::AwsResources;
 
 /// Fresh moto resources and a function for the test connector over them.
@@ -14,8 +14,14 @@ pub async fn function(prefix: &str) -> (aws_config::SdkConfig, AwsResources, Fun
     let resources = AwsResources::create(&sdk, prefix).await;
     let (store, queues) = ports(&sdk, &resources);
     let channel = o2o_testkit::connector::channel_config();
-    let function = Function::new(&TEST, channel, Arc::new(store), Arc::new(queues));
+    let function = Function::new(test_entry(), channel, Arc::new(store), Arc::new(queues))
+        .expect("the test channel builds");
     (sdk, resources, function)
+}
+
+/// The test connector as a registry entry.
+pub fn test_entry() -> o2o_core::ConnectorEntry {
+    o2o_core::ConnectorEntry::of::<TestConnector>()
 }
 
 /// The o2o-aws adapters over test resources.

@@ -1,27 +1,23 @@
 //! The `Connector` trait: everything one platform needs, and nothing else.
 //!
-//! A connector is pure: it answers handshakes, verifies signatures, parses the envelope into a
-//! [`Delivery`] (with the id the idempotency key is built from) and normalises it into
-//! [`EventDraft`]s. The [`Pipeline`](crate::Pipeline) does the rest, the same way for every platform.
+//! A connector is built in two phases. At start-up, [`Connector::build`] turns one settings table
+//! (typed as [`Connector::Settings`]) into an instance that owns its decoded keys, its HTTP client
+//! and its token cache; a bad setting stops the process there, naming it. Then, per delivery, the
+//! instance answers handshakes, [`verify`](Connector::verify)s the raw request into a
+//! [`Verified`] delivery, [`parse`](Connector::parse)s that once into its identity and its
+//! message, and [`normalise`](Connector::normalise)s the message into [`EventDraft`]s, or into a
+//! thin reading that [`enrich`](Connector::enrich) completes from the platform's API. The
+//! [`pipeline`](crate::pipeline) does everything else, the same way for every platform.
 
-use crate::config::Credentials;
+use std::borrow::Cow;
+
 use crate::event::{ChannelKind, EventType, Order, Payment, Refund};
 use crate::request::{Rejection, Reply, WebhookRequest};
+use crate::settings::SettingsError;
 use crate::signature::SignatureError;
 use crate::timestamp::Timestamp;
 
-/// A setting a channel reads from its config table (listed by `o2o channels`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Setting {
-    /// The key, e.g. `secrets` or `app_key`.
-    pub name: &'static str,
-    /// Whether the channel cannot work without it.
-    pub required: bool,
-    /// What it is and where the platform shows it.
-    pub description: &'static str,
-}
-
-/// What a channel is: its id, kind and settings.
+/// What a channel is: its id, name and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelInfo {
     /// The kebab-case channel id used in URLs and config (`shopify`).
@@ -30,23 +26,74 @@ pub struct ChannelInfo {
     pub name: &'static str,
     /// Kind of platform.
     pub kind: ChannelKind,
-    /// The settings it reads.
-    pub settings: &'static [Setting],
     /// The sample `o2o send <channel>` posts when no file is given (in `events/<channel>/`).
     pub default_sample: &'static str,
+    /// Whether the platform sends `GET` requests as URL-verification handshakes; every other
+    /// request must be a `POST` (the pipeline answers the rest with 405 and `Allow`).
+    pub get_handshake: bool,
 }
 
-/// An authenticated delivery, parsed far enough to deduplicate it.
+/// An authenticated delivery: the request it arrived in, the bytes its signature covers
+/// (decrypted where the platform encrypts: WeChat's plaintext message), and `facts`, whatever
+/// the connector learned while checking them (Youzan: the envelope it had to read). Everything
+/// after `verify` reads these; none of it checks a signature again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub struct Verified<'r, F = ()> {
+    /// The request as received (its headers, query and tenant segment; its body is the raw one).
+    pub request: &'r WebhookRequest,
+    /// The authenticated payload: the raw body, a part of it (one record), or its plaintext.
+    pub payload: Cow<'r, [u8]>,
+    /// What the connector learned while verifying; its default where nothing was learned (a
+    /// stored delivery read again, one record of several).
+    pub facts: F,
+}
+
+impl<'r, F: Default> Verified<'r, F> {
+    /// The request's own body is the authenticated payload (a MAC over the raw body).
+    pub fn body(request: &'r WebhookRequest) -> Self {
+        Self {
+            request,
+            payload: Cow::Borrowed(&request.body),
+            facts: F::default(),
+        }
+    }
+
+    /// The payload differs from the body (decrypted, or one record of several).
+    pub fn with_payload(request: &'r WebhookRequest, payload: Cow<'r, [u8]>) -> Self {
+        Self {
+            request,
+            payload,
+            facts: F::default(),
+        }
+    }
+}
+
+impl<F> Verified<'_, F> {
+    /// Whether the payload is something other than the raw body (then it is stored beside it,
+    /// so enrichment and replay read it without the keys: see `StoredDelivery::payload_base64`).
+    pub fn payload_differs(&self) -> bool {
+        self.payload.as_ref() != self.request.body.as_slice()
+    }
+}
+
+/// What identifies one delivery: the parts of its idempotency key and of its events' `source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryId {
     /// The shop, store or merchant id on the platform.
     pub tenant: String,
     /// The platform's delivery or event id, or a content hash where it has none.
     pub external_event_id: String,
     /// The platform's event name.
     pub topic: String,
-    /// The payload to normalise: the raw body, or its decrypted content.
-    pub payload: Vec<u8>,
+}
+
+/// One parsed delivery: its identity and the connector's reading of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<M> {
+    /// What identifies it.
+    pub id: DeliveryId,
+    /// The connector's typed reading of the payload, which `normalise` consumes.
+    pub message: M,
 }
 
 /// One unified event before the pipeline stamps ids, times and source.
@@ -66,13 +113,14 @@ pub struct EventDraft {
     pub refund: Option<Refund>,
 }
 
-/// What a delivery becomes.
+/// What a delivery becomes. `T` is the connector's thin reading: what `enrich` needs to fetch
+/// the rest from the platform's API.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Normalised {
+pub enum Normalised<T> {
     /// Unified events, in order.
     Events(Vec<EventDraft>),
-    /// A thin webhook: the enrichment worker fetches the full order from the platform API.
-    Enrich,
+    /// A thin webhook: the enrichment consumer fetches the full order from the platform API.
+    Enrich(T),
     /// An event type we do not map; acknowledged and counted.
     Ignored(String),
 }
@@ -81,13 +129,53 @@ pub enum Normalised {
 ///
 /// Messages name fields and problems only, never values: they end up in logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NormaliseError(pub String);
+pub enum NormaliseError {
+    /// A named field is missing or unusable.
+    #[error("{field}: {problem}")]
+    Field {
+        /// The field's path in the payload (`line_items[0].price`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The payload is not the JSON expected (category and position only).
+    #[error("payload: {kind} (line {line}, column {column})")]
+    Json {
+        /// Syntax, data, truncation.
+        kind: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// An error inside a named part of the payload (a JSON string inside the JSON).
+    #[error("{part}: {source}")]
+    Within {
+        /// The part (`msg`).
+        part: &'static str,
+        /// The error inside it.
+        source: Box<NormaliseError>,
+    },
+    /// The platform's API said, for good, that the order cannot be had (enrichment).
+    #[error("{0}")]
+    Enrichment(String),
+}
 
 impl NormaliseError {
     /// An error about a named field.
     pub fn field(field: &str, problem: impl std::fmt::Display) -> Self {
-        Self(format!("{field}: {problem}"))
+        Self::Field {
+            field: field.to_owned(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// This error, found inside `part` of the payload.
+    pub fn within(self, part: &'static str) -> Self {
+        Self::Within {
+            part,
+            source: Box::new(self),
+        }
     }
 }
 
@@ -101,11 +189,11 @@ impl From<serde_json::Error> for NormaliseError {
             serde_json::error::Category::Data => "a field has the wrong type or is missing",
             serde_json::error::Category::Eof => "truncated JSON",
         };
-        Self(format!(
-            "payload: {kind} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
+        Self::Json {
+            kind,
+            line: e.line(),
+            column: e.column(),
+        }
     }
 }
 
@@ -123,64 +211,92 @@ pub enum EnrichError {
     /// redelivers it and, after its receive limit, moves it to its dead-letter queue.
     #[error("transient: {0}")]
     Transient(String),
-    /// Retrying cannot help (the platform says the order does not exist, or the connector does
-    /// not enrich): the delivery goes to the quarantine.
+    /// Retrying cannot help (the platform says the order does not exist): the delivery goes to
+    /// the quarantine.
     #[error("{0}")]
     Permanent(String),
 }
 
-/// One platform: handshake, verification, parsing and normalisation of its webhooks.
+impl From<NormaliseError> for EnrichError {
+    /// An API answer that cannot be normalised will not change on a retry.
+    fn from(e: NormaliseError) -> Self {
+        Self::Permanent(e.to_string())
+    }
+}
+
+/// One platform: settings, handshake, verification, parsing, normalisation and enrichment of its
+/// webhooks, and signing of sample deliveries. One instance serves one channel table (a tenant).
 #[async_trait::async_trait]
-pub trait Connector: Send + Sync {
+pub trait Connector: Send + Sync + Sized + 'static {
+    /// The channel's settings table, read once at start-up. Its doc comments describe each
+    /// setting in `o2o channels`; `Secret` fields are redacted everywhere.
+    type Settings: serde::de::DeserializeOwned + schemars::JsonSchema;
+    /// What `verify` learns beyond the payload and hands to `parse` (`()` for most).
+    type Facts: Default + Send + Sync;
+    /// The connector's reading of one authenticated payload (parsed once; it may borrow from
+    /// the payload).
+    type Message<'v>: Send + Sync;
+    /// The thin reading of a delivery that [`enrich`](Self::enrich) completes; `()` for
+    /// connectors whose webhooks are fat.
+    type Thin: Send + Sync;
+
     /// The channel's static description.
-    fn info(&self) -> &'static ChannelInfo;
+    fn info() -> &'static ChannelInfo;
+
+    /// Builds the instance for one settings table: decodes keys, builds the HTTP client. An error
+    /// names the setting (`encoding_aes_key: must be 43 characters`) and never its value.
+    fn build(settings: Self::Settings) -> Result<Self, SettingsError>;
 
     /// Answers URL-verification requests (no queueing); `None` when `req` is not a handshake.
-    fn handshake(
-        &self,
-        _req: &WebhookRequest,
-        _credentials: &Credentials,
-    ) -> Option<Result<Reply, Rejection>> {
+    fn handshake(&self, _req: &WebhookRequest) -> Option<Result<Reply, Rejection>> {
         None
     }
 
-    /// Checks that the delivery really comes from the platform, over the exact raw bytes.
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection>;
+    /// Checks that a `POST` really comes from the platform, over the exact raw bytes, and returns
+    /// what it authenticated (decrypted where the platform encrypts). Nothing else looks at an
+    /// unverified request.
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r, Self::Facts>, Rejection>;
 
-    /// Splits an authenticated body that carries several independent records (Douyin's JSON
-    /// array of messages) into one body per record. Each then goes through the pipeline on its
-    /// own, with its own idempotency key. `None`, the default: the body is one delivery; also
-    /// the answer for a body that cannot be split, which [`parse`](Self::parse) then quarantines.
-    fn split_records(&self, _body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    /// Opens a delivery stored by an earlier version without its authenticated payload (see
+    /// `StoredDelivery::payload_base64`): it was verified on receipt, so only what `verify`
+    /// decrypts needs doing again. The default: the body is the payload.
+    fn reopen<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r, Self::Facts>, Rejection> {
+        Ok(Verified::body(req))
+    }
+
+    /// Splits an authenticated payload that carries several independent records (Douyin's JSON
+    /// array of messages) into one payload per record; each then goes through the pipeline on
+    /// its own, with its own idempotency key (each record's bytes stand in for the body). `None`,
+    /// the default: the payload is one delivery; also the answer for a payload that cannot be
+    /// split, which [`parse`](Self::parse) then quarantines.
+    fn split_records(&self, _verified: &Verified<'_, Self::Facts>) -> Option<Vec<Vec<u8>>> {
         None
     }
 
-    /// Reads the envelope of an authenticated delivery (decrypting where the platform encrypts).
-    fn parse(
+    /// Reads one authenticated payload: its identity and the connector's typed message.
+    fn parse<'v>(
         &self,
-        req: &WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<Delivery, NormaliseError>;
+        verified: &'v Verified<'_, Self::Facts>,
+    ) -> Result<Parsed<Self::Message<'v>>, NormaliseError>;
 
-    /// Turns a parsed delivery into unified events, an enrichment request, or an ignore.
+    /// Turns a parsed message into unified events, a thin reading to enrich, or an ignore.
     fn normalise(
         &self,
-        delivery: &Delivery,
+        id: &DeliveryId,
+        message: Self::Message<'_>,
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError>;
+    ) -> Result<Normalised<Self::Thin>, NormaliseError>;
 
-    /// Fetches the full order for a thin delivery (one [`normalise`](Self::normalise) answered
-    /// with [`Normalised::Enrich`]) from the platform's API, and normalises it. Runs in the
-    /// enrichment worker, never while the platform waits for its acknowledgement.
+    /// Fetches the full order for a thin reading from the platform's API and normalises it. Runs
+    /// in the enrichment consumer, never while the platform waits for its acknowledgement.
     async fn enrich(
         &self,
-        _delivery: &Delivery,
-        _credentials: &Credentials,
+        _thin: Self::Thin,
         _ctx: &NormaliseContext,
-    ) -> Result<Normalised, EnrichError> {
+    ) -> Result<Normalised<Self::Thin>, EnrichError> {
         Err(EnrichError::Permanent(format!(
             "{} does not enrich deliveries",
-            self.info().id
+            Self::info().id
         )))
     }
 
@@ -192,11 +308,7 @@ pub trait Connector: Send + Sync {
     /// Signs an outgoing sample delivery as the platform would (`o2o send`, tests): sets the
     /// signature headers or query parameters and, where the platform encrypts, replaces the body
     /// with its encrypted envelope. Time-bound signatures use `req.received_at` as "now".
-    fn sign(
-        &self,
-        req: &mut WebhookRequest,
-        credentials: &Credentials,
-    ) -> Result<(), SignatureError>;
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError>;
 }
 
 impl From<SignatureError> for Rejection {

@@ -106,11 +106,11 @@ mod tests {
         let err = money("line_items[0].price", &DecimalText("1500.5".into()), jpy)
             .expect_err("too precise");
         assert_eq!(
-            err.0,
+            err.to_string(),
             "line_items[0].price: more decimal places than JPY allows (0)"
         );
         assert_eq!(
-            currency("currency", "ZZZ").map_err(|e| e.0),
+            currency("currency", "ZZZ").map_err(|e| e.to_string()),
             Err("currency: unknown currency code".into())
         );
         assert!(rfc3339("created_at", "yesterday").is_err());

@@ -4,19 +4,56 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::key::IdempotencyKey;
 use crate::request::{Headers, Reply};
 use crate::timestamp::Timestamp;
 
-/// A failure of a store or queue; the pipeline turns it into a 5xx so the platform retries.
+/// A failure of a store or queue, or work to retry later; the pipeline turns it into a 5xx so
+/// the platform retries, and a consumer leaves the message on its queue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct PortError(pub String);
+pub enum PortError {
+    /// The store or queue backend failed, or answered something it should not have.
+    #[error("{backend}: {message}")]
+    Backend {
+        /// `sqlite`, `dynamodb`, `sqs`.
+        backend: &'static str,
+        /// What failed (the SDK's or SQLite's message; never a body or a secret).
+        message: String,
+    },
+    /// A queued message is not a delivery this version can read.
+    #[error("unreadable message: {0}")]
+    Unreadable(String),
+    /// The delivery's channel or tenant is not configured in this process.
+    #[error("no {0} configured for the delivery")]
+    NotConfigured(&'static str),
+    /// The platform's API failed for now (enrichment): retry later.
+    #[error("enrichment: {0}")]
+    RetryLater(String),
+    /// A failure, and the release of the claim after it failed too (the claim then expires).
+    #[error("{error}; release failed: {release}")]
+    ReleaseFailed {
+        /// The first failure.
+        error: Box<PortError>,
+        /// The release's failure.
+        release: Box<PortError>,
+    },
+}
+
+impl PortError {
+    /// A backend failure.
+    pub fn backend(backend: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Backend {
+            backend,
+            message: message.to_string(),
+        }
+    }
+}
 
 /// A request to claim an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// `{channel}:{tenant}:{platform id}`.
-    pub key: String,
+    /// The delivery's key.
+    pub key: IdempotencyKey,
     /// SHA-256 of the raw body, to flag the same key arriving with different content.
     pub payload_hash: String,
     /// Now.
@@ -51,12 +88,12 @@ pub trait IdempotencyStore: Send + Sync {
     /// Marks a claimed key `COMPLETED` with the acknowledgement to replay.
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError>;
     /// Deletes an `INPROGRESS` claim so the platform's retry can take it.
-    async fn release(&self, key: &str) -> Result<(), PortError>;
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
 }
 
 /// The three queues.
@@ -121,7 +158,7 @@ pub struct StoredDelivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_tenant: Option<String>,
     /// Its idempotency key.
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKey,
     /// When it was received.
     pub received_at: Timestamp,
     /// HTTP method.
@@ -130,8 +167,14 @@ pub struct StoredDelivery {
     pub query: String,
     /// Headers as received.
     pub headers: Headers,
-    /// The raw body, base64.
+    /// The raw body, base64 (for one record of a multi-record delivery: that record).
     pub body_base64: String,
+    /// The authenticated payload, base64, where it is not the body (WeChat: the decrypted
+    /// message). Enrichment and replay read it without the keys, so a key rotation after receipt
+    /// does not strand the delivery. Absent in records written before it existed: those are
+    /// opened again with the current keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_base64: Option<String>,
     /// Why it was quarantined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

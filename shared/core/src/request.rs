@@ -49,7 +49,7 @@ impl<N: AsRef<str>, V: Into<String>> FromIterator<(N, V)> for Headers {
     }
 }
 
-/// The default limit on a webhook body (DESIGN.md, step 1): 1 MiB; larger bodies get 413.
+/// The default limit on a webhook body: 1 MiB; larger bodies get 413 at the edge.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One webhook delivery as received, before anything is trusted.
@@ -117,6 +117,9 @@ pub struct Reply {
     pub content_type: String,
     /// The body.
     pub body: String,
+    /// Further response headers (`Allow` on a 405).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -131,6 +134,7 @@ impl Reply {
             status,
             content_type: "text/plain; charset=utf-8".into(),
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 
@@ -140,6 +144,7 @@ impl Reply {
             status,
             content_type: "application/json".into(),
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 }
@@ -154,6 +159,8 @@ pub struct Rejection {
     pub code: &'static str,
     /// A short human-readable reason, free of secrets and customer data.
     pub message: String,
+    /// The methods to list in `Allow` (on a 405).
+    pub allow: Option<&'static str>,
 }
 
 impl Rejection {
@@ -163,6 +170,7 @@ impl Rejection {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
     }
 
@@ -176,10 +184,26 @@ impl Rejection {
         Self::new(400, code, message)
     }
 
+    /// 405: the method is not one the channel accepts; `allow` lists those it does.
+    pub fn method_not_allowed(name: &str, allow: &'static str) -> Self {
+        let message = match allow {
+            "POST" => format!("{name} webhooks are POST requests"),
+            _ => format!("{name} webhooks are POST requests (GET only for its URL verification)"),
+        };
+        Self {
+            allow: Some(allow),
+            ..Self::new(405, "method_not_allowed", message)
+        }
+    }
+
     /// The JSON reply `{"error": code, "message": message}`.
     pub fn to_reply(&self) -> Reply {
         let body = serde_json::json!({ "error": self.code, "message": self.message });
-        Reply::json(self.status, &body.to_string())
+        let mut reply = Reply::json(self.status, &body.to_string());
+        if let Some(allow) = self.allow {
+            reply.headers.push(("allow".to_owned(), allow.to_owned()));
+        }
+        reply
     }
 }
 

@@ -4,8 +4,7 @@
 //! Format: a request line (`POST /webhooks/shopify HTTP/1.1`), `Name: value` header lines, an
 //! empty line, then the body bytes; one trailing newline at the end of the file is not part of it.
 
-use crate::config::Credentials;
-use crate::connector::Connector;
+use crate::registry::Channel;
 use crate::request::{Headers, WebhookRequest};
 use crate::signature::SignatureError;
 use crate::timestamp::Timestamp;
@@ -41,16 +40,15 @@ impl Sample {
         }
     }
 
-    /// The request signed by `connector` as its platform would send it at `sent_at`
+    /// The request signed by `channel` as its platform would send it at `sent_at`
     /// (signature headers or query parameters, and an encrypted body where the platform encrypts).
     pub fn signed(
         self,
-        connector: &dyn Connector,
-        credentials: &Credentials,
+        channel: &dyn Channel,
         sent_at: Timestamp,
     ) -> Result<WebhookRequest, SignatureError> {
         let mut req = self.into_request(sent_at);
-        connector.sign(&mut req, credentials)?;
+        channel.sign(&mut req)?;
         Ok(req)
     }
 }

@@ -7,8 +7,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::Secret;
-use crate::request::Headers;
+use crate::request::{Headers, WebhookRequest};
+use crate::settings::{Secret, Secrets};
 use crate::timestamp::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -122,6 +122,38 @@ pub fn sign_body_hmac_header(
     let newest = secrets.first().ok_or(SignatureError::NoSecret)?;
     headers.set(header, sign_hmac_sha256(newest, &[body], encoding));
     Ok(())
+}
+
+/// The scheme of Shopify and WooCommerce: one header holding the HMAC-SHA256 of the raw body,
+/// keyed with the app's secret.
+#[derive(Debug)]
+pub struct BodyHmacHeader {
+    /// The header's name (`X-Shopify-Hmac-Sha256`).
+    pub header: &'static str,
+    /// How the digest is written.
+    pub encoding: DigestEncoding,
+    /// The active secrets, newest first.
+    pub secrets: Secrets,
+}
+
+impl BodyHmacHeader {
+    /// Checks the header against every active secret, in constant time.
+    pub fn verify(&self, req: &WebhookRequest) -> Result<(), SignatureError> {
+        verify_body_hmac_header(
+            &req.headers,
+            &req.body,
+            self.header,
+            self.secrets.all(),
+            self.encoding,
+        )
+    }
+
+    /// Sets the header, signed with the newest secret (for `o2o send` and tests).
+    pub fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        let digest = sign_hmac_sha256(self.secrets.newest(), &[&req.body], self.encoding);
+        req.headers.set(self.header, digest);
+        Ok(())
+    }
 }
 
 /// Compares two digests given as text (e.g. MD5 or SHA-1 hex) in constant time, ignoring ASCII case.

@@ -1,7 +1,8 @@
 //! o2o-enrich: the HTTP side of enrichment, shared by the thin-webhook connectors (WeChat
 //! Channels shop, Douyin shop, TikTok Shop).
 //!
-//! One pooled [`reqwest`] client with bounded timeouts, and one way to read a platform's JSON
+//! One pooled [`reqwest`] client per connector instance ([`ApiClient`], from the shared
+//! [`ApiSettings`]) with bounded timeouts, and one way to read a platform's JSON
 //! answer that sorts failures the way the enrichment worker needs them: worth retrying
 //! ([`EnrichError::Transient`]: timeouts, connection failures, 5xx, throttling, credentials the
 //! platform refuses) or not ([`EnrichError::Permanent`]: an answer we cannot read). Whether an
@@ -12,72 +13,85 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use o2o_core::{Credentials, EnrichError};
+use o2o_core::EnrichError;
+use o2o_core::settings::SettingsError;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// The credential setting that overrides a platform's API base URL (tests, sandboxes, proxies).
-pub const API_BASE_SETTING: &str = "api_base";
-/// The credential setting that shortens or lengthens [`REQUEST_TIMEOUT`], in milliseconds.
-pub const TIMEOUT_SETTING: &str = "api_timeout_ms";
 /// Connect timeout for platform APIs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Whole-request timeout for platform APIs; a slower answer is a transient failure.
+/// Whole-request timeout for platform APIs, unless `api_timeout_ms` says otherwise; a slower
+/// answer is a transient failure.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The process-wide HTTP client: connection pooling across enrichments, rustls, bounded timeouts.
-pub fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("o2o-connectors/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Building fails only if the TLS backend cannot initialise; a default client then
-            // still works for plain-HTTP tests and reports the TLS failure per request.
-            .unwrap_or_default()
-    })
+/// The settings every enriching connector shares; `#[serde(flatten)]` them into its own.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ApiSettings {
+    /// The platform API's base URL (default: the platform's production host); a sandbox, a
+    /// proxy, or a local mock in tests.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Timeout of each platform-API request in milliseconds (default 10000).
+    #[serde(default)]
+    pub api_timeout_ms: Option<u64>,
 }
 
-/// The platform API's base URL: the tenant's `api_base` setting, else `default`; without a
-/// trailing slash, so callers append `/path`.
-pub fn api_base(credentials: &Credentials, default: &str) -> String {
-    credentials
-        .value(API_BASE_SETTING)
-        .map_or(default, |v| v.expose())
-        .trim_end_matches('/')
-        .to_owned()
+/// One platform API as a connector instance calls it: its base URL and a pooled HTTP client
+/// with bounded timeouts. The settings are checked at start-up; the client itself is built on
+/// the first call (building one loads the TLS roots, ~30 ms in a debug build), so a Lambda cold
+/// start that only answers webhooks never pays for it.
+#[derive(Debug)]
+pub struct ApiClient {
+    base: String,
+    timeout: Duration,
+    http: OnceLock<reqwest::Client>,
 }
 
-/// The whole-request timeout for this tenant's API calls: `api_timeout_ms`, else
-/// [`REQUEST_TIMEOUT`]. Set it on each request (`RequestBuilder::timeout`).
-pub fn request_timeout(credentials: &Credentials) -> Duration {
-    credentials
-        .value(TIMEOUT_SETTING)
-        .and_then(|v| v.expose().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map_or(REQUEST_TIMEOUT, Duration::from_millis)
-}
+impl ApiClient {
+    /// The client for `settings`, defaulting to `default_base`. A base URL that is not an
+    /// `http(s)` URL, or a zero timeout, is a settings error.
+    pub fn new(settings: &ApiSettings, default_base: &str) -> Result<Self, SettingsError> {
+        let base = settings
+            .api_base
+            .as_deref()
+            .unwrap_or(default_base)
+            .trim_end_matches('/');
+        let url = reqwest::Url::parse(base)
+            .map_err(|_| SettingsError::setting("api_base", "not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(SettingsError::setting("api_base", "not an http(s) URL"));
+        }
+        let timeout = match settings.api_timeout_ms {
+            Some(0) => return Err(SettingsError::setting("api_timeout_ms", "must be above 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => REQUEST_TIMEOUT,
+        };
+        Ok(Self {
+            base: base.to_owned(),
+            timeout,
+            http: OnceLock::new(),
+        })
+    }
 
-/// A required credential value, or a transient error naming the missing setting (a fixed
-/// configuration lets the redelivered message through; the dead-letter queue keeps it meanwhile).
-pub fn required<'c>(credentials: &'c Credentials, name: &str) -> Result<&'c str, EnrichError> {
-    credentials
-        .value(name)
-        .map(|s| s.expose())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| EnrichError::Transient(format!("setting `{name}` is not configured")))
-}
+    /// The base URL followed by `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
 
-/// The newest signing secret (the first of `secrets`), which API requests are signed with; a
-/// transient error while none is configured.
-pub fn newest_secret(credentials: &Credentials) -> Result<&str, EnrichError> {
-    credentials
-        .secrets
-        .first()
-        .map(|s| s.expose())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| EnrichError::Transient("setting `secrets` is not configured".into()))
+    /// The pooled HTTP client, built on first use.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
+                .timeout(self.timeout)
+                .user_agent(concat!("o2o-connectors/", env!("CARGO_PKG_VERSION")))
+                .build()
+                // Building fails only if the TLS backend cannot initialise; a default client
+                // then still works for plain HTTP and reports the TLS failure per request.
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// Sends `request` and reads its JSON answer as `T`.
@@ -122,7 +136,6 @@ fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::Secret;
     use serde::Deserialize;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -139,7 +152,8 @@ mod tests {
             .respond_with(template)
             .mount(&server)
             .await;
-        send_json("test api", http().get(format!("{}/x", server.uri()))).await
+        let api = ApiClient::new(&ApiSettings::default(), &server.uri()).expect("client");
+        send_json("test api", api.http().get(api.url("/x"))).await
     }
 
     #[tokio::test]
@@ -171,8 +185,9 @@ mod tests {
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
-        let result: Result<Answer, _> =
-            send_json("test api", http().get(format!("http://127.0.0.1:{port}/x"))).await;
+        let api = ApiClient::new(&ApiSettings::default(), &format!("http://127.0.0.1:{port}"))
+            .expect("client");
+        let result: Result<Answer, _> = send_json("test api", api.http().get(api.url("/x"))).await;
         assert_eq!(
             result,
             Err(EnrichError::Transient("test api: could not connect".into()))
@@ -180,27 +195,27 @@ mod tests {
     }
 
     #[test]
-    fn api_base_prefers_the_setting_and_drops_the_trailing_slash() {
-        let mut credentials = Credentials::default();
-        assert_eq!(
-            api_base(&credentials, "https://api.example.com"),
-            "https://api.example.com"
-        );
-        credentials
-            .values
-            .insert(API_BASE_SETTING.into(), Secret::new("http://127.0.0.1:9/"));
-        assert_eq!(
-            api_base(&credentials, "https://api.example.com"),
-            "http://127.0.0.1:9"
-        );
-        assert!(
-            matches!(required(&credentials, "app_key"), Err(EnrichError::Transient(m)) if m.contains("app_key"))
-        );
-        assert!(matches!(
-            newest_secret(&credentials),
-            Err(EnrichError::Transient(_))
-        ));
-        credentials.secrets = vec![Secret::new("newest"), Secret::new("older")];
-        assert_eq!(newest_secret(&credentials), Ok("newest"));
+    fn the_base_url_comes_from_the_settings_and_bad_ones_stop_start_up() {
+        let default =
+            ApiClient::new(&ApiSettings::default(), "https://api.example.com/").expect("client");
+        assert_eq!(default.url("/o"), "https://api.example.com/o");
+        let settings = ApiSettings {
+            api_base: Some("http://127.0.0.1:9/".into()),
+            api_timeout_ms: Some(250),
+        };
+        let local = ApiClient::new(&settings, "https://api.example.com").expect("client");
+        assert_eq!(local.url("/o"), "http://127.0.0.1:9/o");
+        let not_url = ApiSettings {
+            api_base: Some("api.example.com".into()),
+            ..ApiSettings::default()
+        };
+        let err = ApiClient::new(&not_url, "https://x").expect_err("no scheme");
+        assert_eq!(err.to_string(), "api_base: not a URL");
+        let zero = ApiSettings {
+            api_timeout_ms: Some(0),
+            ..ApiSettings::default()
+        };
+        let err = ApiClient::new(&zero, "https://x").expect_err("zero");
+        assert_eq!(err.to_string(), "api_timeout_ms: must be above 0");
     }
 }

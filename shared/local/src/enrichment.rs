@@ -1,26 +1,23 @@
-//! The local enrichment worker of `o2o serve`: what the SQS event source and the function's
-//! batch handler do on AWS. It takes thin deliveries from the enrichment queue, has the
-//! connector fetch the full order from the platform's API (`Pipeline::enrich`), and deletes each
-//! one once it is published or quarantined. A transient failure is retried with exponential
-//! backoff; after `max_attempts` the delivery goes to the quarantine with the last error (the
-//! local stand-in for the enrichment DLQ), so nothing is lost. Attempt counts live in memory: a
+//! The local enrichment queue as a [`Consumer`] for `o2o serve`: what the SQS event source and
+//! its redrive policy do on AWS. A message that fails is handed out again after an exponential
+//! backoff; after `max_attempts` it moves to the quarantine with the last error (the local
+//! stand-in for the enrichment DLQ), so nothing is lost. Attempt counts live in memory: a
 //! restart gives every waiting delivery a fresh set of attempts.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use o2o_core::Pipeline;
-use o2o_core::ports::{PortError, QueueMessage, QueueName, StoredDelivery};
+use o2o_core::ports::{PortError, QueueMessage, QueueName, Queues, StoredDelivery};
+use o2o_edge::{Consumer, Edge, Received};
 use tokio::time::Instant;
 
-use crate::server::ServerState;
-use crate::sqlite::{SqliteStore, StoredMessage};
+use crate::sqlite::SqliteStore;
 
-/// Timing of the worker.
+/// Timing of the consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnrichmentOptions {
-    /// How often the queue is looked at.
+    /// How often an empty queue is looked at.
     pub poll: Duration,
     /// Wait before the first retry; doubled after each failure.
     pub first_retry: Duration,
@@ -42,112 +39,119 @@ impl Default for EnrichmentOptions {
     }
 }
 
-/// Runs until the task is dropped or aborted (an enrichment cut short is redone on the next
-/// start; the unified queue's deduplication ids make that harmless).
-pub async fn run_enrichment_worker(
+/// The SQLite enrichment queue with in-memory retry bookkeeping.
+pub struct EnrichmentQueue {
     store: SqliteStore,
-    state: Arc<ServerState>,
+    quarantine: Arc<dyn Queues>,
     options: EnrichmentOptions,
-) {
-    let mut retries: HashMap<i64, (u32, Instant)> = HashMap::new();
-    loop {
-        tokio::time::sleep(options.poll).await;
-        let batch = match store.read(QueueName::Enrichment, 0, 100).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(error = %e, "enrichment queue unreadable");
-                continue;
-            }
+    /// Attempts so far and the earliest next attempt, by sequence number.
+    retries: Mutex<HashMap<i64, (u32, Instant)>>,
+}
+
+impl EnrichmentQueue {
+    /// The enrichment queue of `store`; deliveries that keep failing go to `quarantine`.
+    pub fn new(
+        store: SqliteStore,
+        quarantine: Arc<dyn Queues>,
+        options: EnrichmentOptions,
+    ) -> Self {
+        Self {
+            store,
+            quarantine,
+            options,
+            retries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn retries(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (u32, Instant)>> {
+        self.retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn remove(&self, seq: i64) -> Result<(), PortError> {
+        self.retries().remove(&seq);
+        Ok(self.store.delete(QueueName::Enrichment, seq).await?)
+    }
+}
+
+fn seq(message: &Received) -> Result<i64, PortError> {
+    message
+        .id
+        .parse()
+        .map_err(|_| PortError::Unreadable(format!("not a local message id: {}", message.id)))
+}
+
+#[async_trait::async_trait]
+impl Consumer for EnrichmentQueue {
+    async fn receive(&self, max: usize) -> Result<Vec<Received>, PortError> {
+        let batch = self.store.read(QueueName::Enrichment, 0, max).await?;
+        let now = Instant::now();
+        let retries = self.retries();
+        Ok(batch
+            .into_iter()
+            .filter(|m| retries.get(&m.seq).is_none_or(|(_, next)| *next <= now))
+            .map(|m| Received {
+                id: m.seq.to_string(),
+                body: m.body,
+            })
+            .collect())
+    }
+
+    async fn ack(&self, message: &Received) -> Result<(), PortError> {
+        self.remove(seq(message)?).await
+    }
+
+    async fn retry_later(&self, message: &Received, error: &PortError) -> Result<(), PortError> {
+        let seq = seq(message)?;
+        let attempts = {
+            let mut retries = self.retries();
+            let (attempts, next) = retries.entry(seq).or_insert((0, Instant::now()));
+            *attempts += 1;
+            let wait = self
+                .options
+                .first_retry
+                .saturating_mul(1 << (*attempts - 1).min(16))
+                .min(self.options.max_retry);
+            *next = Instant::now() + wait;
+            *attempts
         };
-        for message in batch {
-            if retries
-                .get(&message.seq)
-                .is_some_and(|(_, next)| Instant::now() < *next)
-            {
-                continue;
-            }
-            let done = match enrich(&state, &message).await {
-                Ok(()) => true,
-                Err(e) => {
-                    let (attempts, next) =
-                        retries.entry(message.seq).or_insert((0, Instant::now()));
-                    *attempts += 1;
-                    if *attempts >= options.max_attempts {
-                        let error = format!("enrichment failed {attempts} times: {}", e.0);
-                        tracing::warn!(seq = message.seq, error = %error, "quarantining");
-                        quarantine(&state, &message, error).await.is_ok()
-                    } else {
-                        let wait = options
-                            .first_retry
-                            .saturating_mul(1 << (*attempts - 1).min(16))
-                            .min(options.max_retry);
-                        *next = Instant::now() + wait;
-                        tracing::info!(seq = message.seq, attempts = *attempts, error = %e.0, "enrichment will retry");
-                        false
-                    }
-                }
-            };
-            if done {
-                retries.remove(&message.seq);
-                if let Err(e) = store.delete(QueueName::Enrichment, message.seq).await {
-                    tracing::warn!(seq = message.seq, error = %e, "enrichment message not deleted");
-                }
-            }
+        if attempts < self.options.max_attempts {
+            return Ok(());
         }
+        let error = format!("enrichment failed {attempts} times: {error}");
+        tracing::warn!(seq, error = %error, "quarantining");
+        let body = match serde_json::from_str::<StoredDelivery>(&message.body) {
+            Ok(mut stored) => {
+                stored.error = Some(error);
+                serde_json::to_string(&stored).map_err(|e| PortError::Unreadable(e.to_string()))?
+            }
+            // Unreadable: kept as it is; `o2o replay` reports it and leaves it in place.
+            Err(_) => message.body.clone(),
+        };
+        let quarantined = QueueMessage {
+            body,
+            group_id: None,
+            dedup_id: None,
+            attributes: Vec::new(),
+        };
+        self.quarantine
+            .send(QueueName::Quarantine, vec![quarantined])
+            .await?;
+        self.remove(seq).await
     }
 }
 
-/// One delivery through `Pipeline::enrich`; `Err` means "try again later".
-async fn enrich(state: &ServerState, message: &StoredMessage) -> Result<(), PortError> {
-    let stored: StoredDelivery = serde_json::from_str(&message.body)
-        .map_err(|e| PortError(format!("not a stored delivery: {e}")))?;
-    let connector = state
-        .registry
-        .get(&stored.channel)
-        .ok_or_else(|| PortError(format!("no connector {}", stored.channel)))?;
-    let credentials = state
-        .channels
-        .get(&stored.channel)
-        .and_then(|c| c.credentials(stored.path_tenant.as_deref()))
-        .ok_or_else(|| PortError("no credentials for the delivery's tenant".to_owned()))?;
-    let pipeline = Pipeline::new(state.store.as_ref(), state.queues.as_ref(), state.options);
-    let (outcome, detail) = pipeline.enrich(connector, credentials, &stored).await?;
-    tracing::info!(
-        channel = stored.channel,
-        key = stored.idempotency_key,
-        outcome = outcome.as_str(),
-        detail = detail.as_deref().unwrap_or(""),
-        "enrichment"
-    );
-    Ok(())
-}
-
-/// Moves a delivery that kept failing to the quarantine, with the error when it can be read.
-async fn quarantine(
-    state: &ServerState,
-    message: &StoredMessage,
-    error: String,
-) -> Result<(), PortError> {
-    let body = match serde_json::from_str::<StoredDelivery>(&message.body) {
-        Ok(mut stored) => {
-            stored.error = Some(error);
-            serde_json::to_string(&stored).map_err(|e| PortError(e.to_string()))?
+/// Runs the enrichment consumer until the task is dropped or aborted (an enrichment cut short is
+/// redone on the next start; the unified queue's deduplication ids make that harmless).
+pub async fn run_enrichment_worker(queue: EnrichmentQueue, edge: Arc<Edge>) {
+    let pipeline = edge.pipeline(edge.options);
+    loop {
+        match o2o_edge::consume::enrich_batch(&queue, &edge.channels, &pipeline, 100).await {
+            Ok(summary) if summary.received > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "enrichment queue unreadable"),
         }
-        // Unreadable: kept as it is; `o2o replay` reports it and leaves it in place.
-        Err(_) => message.body.clone(),
-    };
-    let quarantined = QueueMessage {
-        body,
-        group_id: None,
-        dedup_id: None,
-        attributes: Vec::new(),
-    };
-    let sent = state
-        .queues
-        .send(QueueName::Quarantine, vec![quarantined])
-        .await;
-    if let Err(e) = &sent {
-        tracing::warn!(seq = message.seq, error = %e.0, "quarantine failed; will retry");
+        tokio::time::sleep(queue.options.poll).await;
     }
-    sent
 }

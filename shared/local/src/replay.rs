@@ -1,37 +1,67 @@
-//! `o2o replay`: re-runs quarantined deliveries through the current code.
+//! `o2o replay`: the local quarantine as a [`Consumer`], replayed through the current code.
 
-use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use o2o_core::pipeline::PipelineOptions;
 pub use o2o_core::pipeline::ReplaySummary;
 use o2o_core::ports::{PortError, QueueName};
-use o2o_core::{ChannelConfig, Pipeline, Registry};
+use o2o_core::{Channels, Pipeline};
+use o2o_edge::{Consumer, Received};
 
 use crate::sqlite::SqliteStore;
+
+/// The quarantine, read once from the start: a kept message is not handed out again in the
+/// same run.
+pub struct Quarantine {
+    store: SqliteStore,
+    after: AtomicI64,
+}
+
+impl Quarantine {
+    /// The quarantine of `store`.
+    pub fn new(store: SqliteStore) -> Self {
+        Self {
+            store,
+            after: AtomicI64::new(0),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for Quarantine {
+    async fn receive(&self, max: usize) -> Result<Vec<Received>, PortError> {
+        let after = self.after.load(Ordering::Relaxed);
+        let batch = self.store.read(QueueName::Quarantine, after, max).await?;
+        if let Some(last) = batch.last() {
+            self.after.store(last.seq, Ordering::Relaxed);
+        }
+        Ok(batch
+            .into_iter()
+            .map(|m| Received {
+                id: m.seq.to_string(),
+                body: m.body,
+            })
+            .collect())
+    }
+
+    async fn ack(&self, message: &Received) -> Result<(), PortError> {
+        let seq = message.id.parse().map_err(|_| {
+            PortError::Unreadable(format!("not a local message id: {}", message.id))
+        })?;
+        Ok(self.store.delete(QueueName::Quarantine, seq).await?)
+    }
+
+    /// A delivery that still fails stays where it is.
+    async fn retry_later(&self, _: &Received, _: &PortError) -> Result<(), PortError> {
+        Ok(())
+    }
+}
 
 /// Replays every quarantined delivery; those that now succeed leave the quarantine.
 pub async fn replay_quarantine(
     store: &SqliteStore,
-    registry: Registry,
-    channels: &BTreeMap<String, ChannelConfig>,
+    channels: &Channels,
 ) -> Result<ReplaySummary, PortError> {
-    let pipeline = Pipeline::new(store, store, PipelineOptions::default());
-    let mut summary = ReplaySummary::default();
-    let mut after = 0;
-    loop {
-        let batch = store.read(QueueName::Quarantine, after, 100).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.seq;
-        for message in batch {
-            let label = format!("message {}", message.seq);
-            if !pipeline
-                .replay_record(registry, channels, &label, &message.body, &mut summary)
-                .await?
-            {
-                continue;
-            }
-            store.delete(QueueName::Quarantine, message.seq).await?;
-        }
-    }
-    Ok(summary)
+    let pipeline = Pipeline::new(store, store, Default::default());
+    let quarantine = Quarantine::new(store.clone());
+    o2o_edge::consume::replay_all(&quarantine, channels, &pipeline, 100, usize::MAX).await
 }

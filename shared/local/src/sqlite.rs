@@ -5,11 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use o2o_core::Reply;
-use o2o_core::Timestamp;
 use o2o_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
 };
+use o2o_core::{IdempotencyKey, Reply, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 const SCHEMA: &str = "
@@ -47,7 +46,7 @@ pub enum StoreError {
 
 impl From<StoreError> for PortError {
     fn from(e: StoreError) -> Self {
-        PortError(e.to_string())
+        PortError::backend("sqlite", e)
     }
 }
 
@@ -147,7 +146,7 @@ impl IdempotencyStore for SqliteStore {
                 let existing = tx
                     .query_row(
                         "SELECT status, expiration, in_progress_expiration, payload_hash, ack FROM idempotency WHERE id = ?1",
-                        params![claim.key],
+                        params![claim.key.as_str()],
                         |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<i64>>(2)?, row.get::<_, String>(3)?, row.get::<_, Option<String>>(4)?)),
                     )
                     .optional()?;
@@ -171,7 +170,7 @@ impl IdempotencyStore for SqliteStore {
                 tx.execute(
                     "INSERT OR REPLACE INTO idempotency (id, status, expiration, in_progress_expiration, payload_hash, ack)
                      VALUES (?1, 'INPROGRESS', ?2, ?3, ?4, NULL)",
-                    params![claim.key, claim.expires_at.unix_seconds(), claim.in_progress_until.unix_millis(), claim.payload_hash],
+                    params![claim.key.as_str(), claim.expires_at.unix_seconds(), claim.in_progress_until.unix_millis(), claim.payload_hash],
                 )?;
                 tx.commit()?;
                 Ok(ClaimOutcome::Claimed)
@@ -182,12 +181,12 @@ impl IdempotencyStore for SqliteStore {
 
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError> {
-        let key = key.to_owned();
-        let ack = serde_json::to_string(ack).map_err(|e| PortError(e.to_string()))?;
+        let key = key.as_str().to_owned();
+        let ack = serde_json::to_string(ack).map_err(|e| PortError::backend("sqlite", e))?;
         self.with_conn(move |conn| {
             conn.execute(
                 "UPDATE idempotency SET status = 'COMPLETED', ack = ?2, expiration = ?3, in_progress_expiration = NULL WHERE id = ?1",
@@ -199,8 +198,8 @@ impl IdempotencyStore for SqliteStore {
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<(), PortError> {
-        let key = key.to_owned();
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
+        let key = key.as_str().to_owned();
         self.with_conn(move |conn| {
             conn.execute(
                 "DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'",
@@ -245,7 +244,7 @@ mod tests {
     fn claim(key: &str, now: i64) -> Claim {
         let now = Timestamp::from_unix_seconds(now).expect("ts");
         Claim {
-            key: key.into(),
+            key: IdempotencyKey::from_stored(key.into()),
             payload_hash: "h".into(),
             now,
             in_progress_until: now.plus_seconds(60),
@@ -271,7 +270,11 @@ mod tests {
         );
         let ack = Reply::text(200, "success");
         store
-            .complete("k", &ack, Timestamp::from_unix_seconds(5000).expect("ts"))
+            .complete(
+                &IdempotencyKey::from_stored("k".into()),
+                &ack,
+                Timestamp::from_unix_seconds(5000).expect("ts"),
+            )
             .await
             .expect("complete");
         assert_eq!(
@@ -282,7 +285,10 @@ mod tests {
             })
         );
         // Release only removes in-progress claims; a completed one stays.
-        store.release("k").await.expect("release");
+        store
+            .release(&IdempotencyKey::from_stored("k".into()))
+            .await
+            .expect("release");
         assert!(matches!(
             store.claim(&claim("k", 1100)).await,
             Ok(ClaimOutcome::Completed { .. })
@@ -292,7 +298,10 @@ mod tests {
             store.claim(&claim("k", 5001)).await,
             Ok(ClaimOutcome::Claimed)
         );
-        store.release("k").await.expect("release");
+        store
+            .release(&IdempotencyKey::from_stored("k".into()))
+            .await
+            .expect("release");
         assert_eq!(
             store.claim(&claim("k", 5002)).await,
             Ok(ClaimOutcome::Claimed)

@@ -2,13 +2,13 @@
 //! so a test can drive a delivery down one path (events, enrichment, quarantine) and assert what
 //! reached which queue. Not a platform: it lives here, not in the registry.
 
-use o2o_core::connector::{EnrichError, EventDraft, NormaliseContext, NormaliseError, Setting};
-use o2o_core::event::{ChannelKind, EventType, Order};
-use o2o_core::signature::SignatureError;
-use o2o_core::{
-    ChannelConfig, ChannelInfo, Connector, Credentials, Delivery, Normalised, Rejection, Reply,
-    Secret, WebhookRequest,
+use o2o_core::connector::{
+    DeliveryId, EnrichError, EventDraft, NormaliseContext, NormaliseError, Parsed, Verified,
 };
+use o2o_core::event::{ChannelKind, EventType, Order};
+use o2o_core::settings::{ChannelConfig, Secrets, SettingsError};
+use o2o_core::signature::{SignatureError, hex_digest_matches};
+use o2o_core::{ChannelInfo, Connector, Normalised, Rejection, Reply, WebhookRequest};
 use serde::Deserialize;
 
 /// The shared secret the test connector checks in `x-test-signature`.
@@ -19,36 +19,38 @@ pub const SECRET: &str = "test-secret";
 /// Enrichment: an order id starting with `flaky` fails transiently, `missing` permanently;
 /// `flaky-once-<n>` fails transiently on the first attempt of each process run only.
 /// A JSON array of such bodies is a multi-record delivery (as Douyin sends): one record each.
-pub struct TestConnector;
+#[derive(Debug)]
+pub struct TestConnector {
+    secrets: Secrets,
+}
+
+/// The test connector's settings: its shared secret.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Settings {
+    /// Shared secrets, newest first.
+    pub secrets: Secrets,
+}
 
 /// The channel table the test connector needs: its one shared secret.
 pub fn channel_config() -> ChannelConfig {
+    let default = serde_json::json!({ "secrets": [SECRET] });
     ChannelConfig {
-        default: Credentials {
-            secrets: vec![Secret::new(SECRET)],
-            ..Credentials::default()
-        },
+        default: default.as_object().cloned().unwrap_or_default(),
         ..ChannelConfig::default()
     }
 }
-
-/// The test connector, as the `&'static` the function wants.
-pub static TEST: TestConnector = TestConnector;
 
 static INFO: ChannelInfo = ChannelInfo {
     id: "test",
     name: "Test",
     kind: ChannelKind::WebShop,
-    settings: &[Setting {
-        name: "secrets",
-        required: true,
-        description: "shared secret",
-    }],
     default_sample: "",
+    get_handshake: false,
 };
 
-#[derive(Deserialize)]
-struct Body {
+/// The test connector's reading of a body (also its thin reading).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Body {
     id: String,
     order: String,
     #[serde(default)]
@@ -57,21 +59,41 @@ struct Body {
 
 #[async_trait::async_trait]
 impl Connector for TestConnector {
-    fn info(&self) -> &'static ChannelInfo {
+    type Settings = Settings;
+    type Facts = ();
+    type Message<'v> = Body;
+    type Thin = Body;
+
+    fn info() -> &'static ChannelInfo {
         &INFO
     }
 
-    fn verify(&self, req: &WebhookRequest, credentials: &Credentials) -> Result<(), Rejection> {
-        let given = req.headers.get("x-test-signature");
-        match given {
-            None => Err(SignatureError::Missing.into()),
-            Some(s) if credentials.secrets.iter().any(|k| k.expose() == s) => Ok(()),
-            Some(_) => Err(SignatureError::Mismatch.into()),
-        }
+    fn build(settings: Settings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            secrets: settings.secrets,
+        })
     }
 
-    fn split_records(&self, body: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body).ok()?;
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+        let given = req
+            .headers
+            .get("x-test-signature")
+            .ok_or(SignatureError::Missing)?;
+        // Not a MAC, a shared token: enough for pipeline tests.
+        let matched = self
+            .secrets
+            .all()
+            .iter()
+            .any(|k| hex_digest_matches(k.expose(), given));
+        if !matched {
+            return Err(SignatureError::Mismatch.into());
+        }
+        Ok(Verified::body(req))
+    }
+
+    fn split_records(&self, verified: &Verified<'_>) -> Option<Vec<Vec<u8>>> {
+        let records: Vec<&serde_json::value::RawValue> =
+            serde_json::from_slice(&verified.payload).ok()?;
         Some(
             records
                 .into_iter()
@@ -80,37 +102,39 @@ impl Connector for TestConnector {
         )
     }
 
-    fn parse(&self, req: &WebhookRequest, _: &Credentials) -> Result<Delivery, NormaliseError> {
-        let body: Body = serde_json::from_slice(&req.body)?;
-        Ok(Delivery {
-            tenant: "shop".to_owned(),
-            external_event_id: body.id,
-            topic: "orders".to_owned(),
-            payload: req.body.clone(),
+    fn parse(&self, verified: &Verified<'_>) -> Result<Parsed<Body>, NormaliseError> {
+        let body: Body = serde_json::from_slice(&verified.payload)?;
+        Ok(Parsed {
+            id: DeliveryId {
+                tenant: "shop".to_owned(),
+                external_event_id: body.id.clone(),
+                topic: "orders".to_owned(),
+            },
+            message: body,
         })
     }
 
     fn normalise(
         &self,
-        delivery: &Delivery,
+        _id: &DeliveryId,
+        body: Body,
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, NormaliseError> {
-        let body: Body = serde_json::from_slice(&delivery.payload)?;
+    ) -> Result<Normalised<Body>, NormaliseError> {
         match body.mode.as_str() {
-            "thin" => Ok(Normalised::Enrich),
-            "broken" => Err(NormaliseError("order has no line items".to_owned())),
+            "thin" => Ok(Normalised::Enrich(body)),
+            "broken" => Err(NormaliseError::field(
+                "line_items",
+                "order has no line items",
+            )),
             _ => Ok(Normalised::Events(vec![draft(&body.order, ctx)])),
         }
     }
 
     async fn enrich(
         &self,
-        delivery: &Delivery,
-        _: &Credentials,
+        body: Body,
         ctx: &NormaliseContext,
-    ) -> Result<Normalised, EnrichError> {
-        let body: Body = serde_json::from_slice(&delivery.payload)
-            .map_err(|e| EnrichError::Permanent(e.to_string()))?;
+    ) -> Result<Normalised<Body>, EnrichError> {
         if body.order.starts_with("flaky-once") && first_attempt(&body.order) {
             Err(EnrichError::Transient("order API timed out".to_owned()))
         } else if body.order.starts_with("flaky-once") {
@@ -130,9 +154,9 @@ impl Connector for TestConnector {
         Reply::json(200, r#"{"code":0,"msg":"success"}"#)
     }
 
-    fn sign(&self, req: &mut WebhookRequest, c: &Credentials) -> Result<(), SignatureError> {
-        let secret = c.secrets.first().ok_or(SignatureError::Missing)?;
-        req.headers.insert("x-test-signature", secret.expose());
+    fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
+        req.headers
+            .insert("x-test-signature", self.secrets.newest().expose());
         Ok(())
     }
 }

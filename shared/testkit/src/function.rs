@@ -155,18 +155,18 @@ pub struct RoundTrip {
 /// logs.
 pub async fn round_trip(
     binary: &str,
-    connector: &dyn o2o_core::Connector,
+    connector: o2o_core::ConnectorEntry,
     sample: &[u8],
     table: &Value,
     ack: &str,
     thin: bool,
 ) -> RoundTrip {
-    let channel = connector.info().id;
-    let credentials: o2o_core::Credentials =
-        serde_json::from_value(table.clone()).expect("a channel table");
+    let channel = (connector.info)().id;
+    let settings = table.as_object().cloned().expect("a channel table");
+    let instance = (connector.build)(&settings, channel).expect("the table builds");
     let req = o2o_core::sample::parse_sample(sample)
         .expect("sample")
-        .signed(connector, &credentials, o2o_core::Timestamp::now())
+        .signed(instance.as_ref(), o2o_core::Timestamp::now())
         .expect("sign");
     let function = FunctionUnderTest::spawn(binary, channel, channel, &table.to_string()).await;
 

@@ -10,7 +10,9 @@
 //! - [`function`]: a connector's function binary driven end to end (webhook, enrichment queue,
 //!   SQS event, unified queue);
 //! - [`connector`]: a tiny connector whose body picks the pipeline path, for tests of the
-//!   pipeline's adapters.
+//!   pipeline's adapters;
+//! - [`samples`]: a connector built from the development settings, and a payload read through
+//!   `parse` and `normalise` as the pipeline reads it.
 //!
 //! The cold-start harness (`examples/lambda_coldstart.rs` in the root package) measures a function
 //! binary's cold start and warm latency with the first three.
@@ -20,10 +22,30 @@ pub mod events;
 pub mod function;
 pub mod moto;
 pub mod runtime_api;
+pub mod samples;
 
 mod unique;
 
 pub use unique::unique_name;
+
+/// The fields of the one log line per delivery, the same on `o2o serve` and on Lambda
+/// (`o2o_edge::observe::log_delivery`).
+pub const DELIVERY_LOG_FIELDS: [&str; 9] = [
+    "channel",
+    "tenant",
+    "outcome",
+    "status",
+    "key",
+    "detail",
+    "events",
+    "records",
+    "latency_ms",
+];
+
+/// Whether a JSON log line carries every delivery field.
+pub fn has_delivery_fields(line: &serde_json::Value) -> bool {
+    DELIVERY_LOG_FIELDS.iter().all(|f| !line[*f].is_null())
+}
 
 /// `req` with one byte in the middle of its body changed (inside the JSON, a signed string, or
 /// the ciphertext): a digit becomes the next digit, anything else `A` (or `B` for an `A`), so the

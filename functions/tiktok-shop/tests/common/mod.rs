@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use o2o_core::sample::parse_sample;
-use o2o_core::{Credentials, Secret, Timestamp, WebhookRequest};
-use o2o_tiktok_shop::TikTokShop;
+use o2o_core::settings::SettingsTable;
+use o2o_core::{Connector, Secret, Secrets, Timestamp, WebhookRequest};
+use o2o_enrich::ApiSettings;
+use o2o_tiktok_shop::{Settings, TikTokShop};
+use serde_json::json;
 
 /// The test app key (any text works; TikTok's are short alphanumerics).
 pub const APP_KEY: &str = "6a8b2c9d0e1f2";
@@ -19,23 +22,43 @@ pub const SHOP_CIPHER: &str = "GCP_o2oTestCipher00000000000000";
 /// `shop_id` of every sample.
 pub const SHOP_ID: &str = "7495611234509876543";
 
-/// The tenant's credentials; `api_base` only when given.
-pub fn credentials(api_base: Option<&str>) -> Credentials {
-    let mut c = Credentials {
-        secrets: vec![Secret::new(APP_SECRET)],
-        ..Credentials::default()
-    };
-    for (k, v) in [
-        ("app_key", APP_KEY),
-        ("access_token", ACCESS_TOKEN),
-        ("shop_cipher", SHOP_CIPHER),
-    ] {
-        c.values.insert(k.into(), Secret::new(v));
+/// The tenant's settings with the test credentials; `api_base` only when given.
+pub fn settings(api_base: Option<&str>) -> Settings {
+    Settings {
+        app_key: o2o_core::Identifier::new(APP_KEY),
+        secrets: Secrets::new(vec![Secret::new(APP_SECRET)]).expect("one secret"),
+        access_token: Secret::new(ACCESS_TOKEN),
+        shop_cipher: SHOP_CIPHER.to_owned(),
+        api: ApiSettings {
+            api_base: api_base.map(str::to_owned),
+            api_timeout_ms: None,
+        },
     }
-    if let Some(base) = api_base {
-        c.values.insert("api_base".into(), Secret::new(base));
+}
+
+/// The same settings as a `[channels.tiktok-shop]` table, as configuration holds them.
+pub fn table(api_base: &str) -> SettingsTable {
+    let value = json!({
+        "app_key": APP_KEY,
+        "secrets": [APP_SECRET],
+        "access_token": ACCESS_TOKEN,
+        "shop_cipher": SHOP_CIPHER,
+        "api_base": api_base,
+    });
+    match value {
+        serde_json::Value::Object(table) => table,
+        _ => unreachable!("a JSON object"),
     }
-    c
+}
+
+/// The connector built from `settings`.
+pub fn build(settings: Settings) -> TikTokShop {
+    TikTokShop::build(settings).expect("the test settings build")
+}
+
+/// The connector with the test credentials; `api_base` only when given.
+pub fn connector(api_base: Option<&str>) -> TikTokShop {
+    build(settings(api_base))
 }
 
 pub fn samples_dir() -> PathBuf {
@@ -54,7 +77,7 @@ pub fn signed_sample(name: &str) -> WebhookRequest {
         .unwrap_or_else(|e| panic!("cannot read sample {}: {e}", path.display()));
     parse_sample(&bytes)
         .expect("the sample file is an HTTP request")
-        .signed(&TikTokShop, &credentials(None), received_at())
+        .signed(&connector(None), received_at())
         .expect("the test credentials sign")
 }
 
