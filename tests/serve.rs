@@ -45,6 +45,18 @@ async fn serve_answers_logs_safely_and_stops_on_sigterm() {
             .any(|l| l["outcome"] == "rejected" && l["detail"] == "signature_missing")
     );
     assert!(lines.iter().any(|l| l["message"] == "stopped"));
+    // One shape for every delivery line, the same as on Lambda.
+    let deliveries: Vec<_> = lines
+        .iter()
+        .filter(|l| l["message"] == "delivery")
+        .collect();
+    assert_eq!(deliveries.len(), 2, "{logs}");
+    assert!(
+        deliveries
+            .iter()
+            .all(|l| o2o_testkit::has_delivery_fields(l)),
+        "{logs}"
+    );
     for secret_or_personal in [
         "dev-shopify-client-secret",
         "ava.thompson@example.com",
@@ -56,5 +68,47 @@ async fn serve_answers_logs_safely_and_stops_on_sigterm() {
             !logs.contains(secret_or_personal),
             "logs must not contain {secret_or_personal:?}:\n{logs}"
         );
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_serve_at_start_up_naming_it_and_never_its_value() {
+    let dir = TempDir::new();
+    let config = dir.path().join("bad.toml");
+    let cases = [
+        // A typo in a setting's name.
+        (
+            "[channels.shopify]\nsecret = [\"sekret-1\"]\n",
+            "channels.shopify: unknown setting `secret`, expected one of secrets",
+        ),
+        // A required setting missing from a tenant's table.
+        (
+            "[channels.youzan.tenants.shop-b]\nsecrets = [\"sekret-1\"]\n",
+            "channels.youzan.tenants.shop-b: missing field `client_id`",
+        ),
+        // A key that does not decode: named, its value not shown.
+        (
+            "[channels.wechat-channels-shop]\ntoken = \"t\"\nencoding_aes_key = \"sekret-1\"\napp_id = \"wx1\"\napp_secret = \"s\"\n",
+            "channels.wechat-channels-shop.encoding_aes_key: is not 43 base64 characters",
+        ),
+        // The wrong type: the value is not quoted.
+        (
+            "[channels.shopify]\nsecrets = \"sekret-1\"\n",
+            "channels.shopify.secrets: wrong type, expected a sequence",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&config, text).expect("write config");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_o2o"))
+            .current_dir(dir.path())
+            .args(["--config", config.to_str().expect("utf-8"), "serve"])
+            .args(["--addr", "127.0.0.1:0", "--db", "never.db"])
+            .output()
+            .expect("run o2o serve");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{text}: {stderr}");
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+        assert!(!stderr.contains("sekret-1"), "{stderr}");
+        assert!(!dir.path().join("never.db").exists(), "nothing was opened");
     }
 }
