@@ -1,4 +1,4 @@
-//! o2o-aws: the AWS side of o2o-connectors (DESIGN.md, "AWS shape").
+//! o2o-aws: the AWS side of o2o-connectors (ARCHITECTURE.md; the functions' contract is docs/aws.md).
 //!
 //! The same [`Pipeline`](o2o_core::Pipeline) as `o2o serve`, written through AWS adapters:
 //! [`DynamoStore`] (idempotency, AWS Powertools semantics), [`SqsQueues`] (the unified FIFO queue,

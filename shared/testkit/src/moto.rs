@@ -57,7 +57,7 @@ fn fail(what: impl Display, error: impl std::error::Error) -> ! {
     panic!("moto: {what}: {}", DisplayErrorContext(error))
 }
 
-/// One function's AWS resources, uniquely named (DESIGN.md, "AWS shape").
+/// One function's AWS resources, uniquely named (docs/aws.md, "Environment").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsResources {
     /// The idempotency table: partition key `id` (string), TTL attribute `expiration`.
