@@ -190,10 +190,14 @@ impl SqsBatch {
         lock(&self.records).len()
     }
 
+    /// The messages to retry: those that failed, and any the consumer never took.
     fn response(&self) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for id in lock(&self.failures).drain(..) {
             response.add_failure(id);
+        }
+        for message in lock(&self.records).drain(..) {
+            response.add_failure(message.message_id.unwrap_or_default());
         }
         response
     }

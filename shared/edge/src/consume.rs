@@ -77,7 +77,11 @@ pub async fn enrich_batch(
             Err(error) => {
                 summary.retried += 1;
                 tracing::warn!(message_id = message.id, error = %error, "enrichment failed; will retry");
-                consumer.retry_later(message, &error).await?;
+                // Not acknowledged either way: a message whose retry could not be scheduled
+                // stays on its queue and comes back.
+                if let Err(e) = consumer.retry_later(message, &error).await {
+                    tracing::warn!(message_id = message.id, error = %e, "enrichment retry not scheduled");
+                }
             }
         }
     }

@@ -14,6 +14,15 @@ use crate::pipeline::{Pipeline, Processed};
 use crate::ports::{PortError, StoredDelivery};
 use crate::request::WebhookRequest;
 
+/// Why a stored delivery is processed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Again {
+    /// It is thin: fetch the rest from the platform's API; if it still cannot be had, quarantine it.
+    Enrich,
+    /// It is quarantined: run it through the current code; if it still fails, keep it there.
+    Replay,
+}
+
 impl Pipeline<'_> {
     /// Enriches a thin delivery taken from the enrichment queue: the connector fetches the full
     /// order from the platform's API, and the events go to the unified queue (their ids are the
@@ -27,42 +36,7 @@ impl Pipeline<'_> {
         connector: &C,
         stored: &StoredDelivery,
     ) -> Result<Processed, PortError> {
-        let (req, payload) = stored_request(stored)?;
-        let verified = match reopen(connector, &req, payload.as_deref()) {
-            Ok(verified) => verified,
-            Err(error) => {
-                let route = unreadable(connector, stored, &Verified::body(&req), error);
-                return self.dispatch(route).await;
-            }
-        };
-        let parsed = match connector.parse(&verified) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                let route = unreadable(connector, stored, &verified, e.to_string());
-                return self.dispatch(route).await;
-            }
-        };
-        let ctx = NormaliseContext {
-            received_at: req.received_at,
-        };
-        let normalised = match connector.normalise(&parsed.id, parsed.message, &ctx) {
-            Ok(Normalised::Enrich(thin)) => match connector.enrich(thin, &ctx).await {
-                Ok(Normalised::Enrich(_)) => Err(NormaliseError::Enrichment(
-                    "enrichment asked for enrichment again".to_owned(),
-                )),
-                Ok(normalised) => Ok(normalised),
-                Err(EnrichError::Transient(reason)) => return Err(PortError::RetryLater(reason)),
-                Err(EnrichError::Permanent(reason)) => Err(NormaliseError::Enrichment(reason)),
-            },
-            other => other,
-        };
-        let routed = Routed {
-            info: C::info(),
-            id: &parsed.id,
-            key: &stored.idempotency_key,
-            verified: &verified,
-        };
-        self.dispatch(routed.route(normalised)).await
+        self.again(connector, stored, Again::Enrich).await
     }
 
     /// Re-runs a quarantined delivery through the current code (`o2o replay`). Returns
@@ -73,33 +47,59 @@ impl Pipeline<'_> {
         connector: &C,
         stored: &StoredDelivery,
     ) -> Result<Processed, PortError> {
+        self.again(connector, stored, Again::Replay).await
+    }
+
+    async fn again<C: Connector>(
+        &self,
+        connector: &C,
+        stored: &StoredDelivery,
+        why: Again,
+    ) -> Result<Processed, PortError> {
         let (req, payload) = stored_request(stored)?;
-        let verified = match reopen(connector, &req, payload.as_deref()) {
-            Ok(verified) => verified,
-            Err(error) => return Ok(Processed::Quarantined { error }),
+        let route = match reopen(connector, &req, payload.as_deref()) {
+            Err(error) => unreadable::<C>(stored, &Verified::body(&req), error),
+            Ok(verified) => match connector.parse(&verified) {
+                Err(e) => unreadable::<C>(stored, &verified, e.to_string()),
+                Ok(parsed) => {
+                    let ctx = NormaliseContext {
+                        received_at: req.received_at,
+                    };
+                    let normalised = match connector.normalise(&parsed.id, parsed.message, &ctx) {
+                        Ok(Normalised::Enrich(thin)) if why == Again::Enrich => {
+                            enriched(connector.enrich(thin, &ctx).await)?
+                        }
+                        other => other,
+                    };
+                    let routed = Routed {
+                        info: C::info(),
+                        id: &parsed.id,
+                        key: &stored.idempotency_key,
+                        verified: &verified,
+                    };
+                    routed.route(normalised)
+                }
+            },
         };
-        let parsed = match connector.parse(&verified) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                return Ok(Processed::Quarantined {
-                    error: e.to_string(),
-                });
-            }
-        };
-        let ctx = NormaliseContext {
-            received_at: req.received_at,
-        };
-        let routed = Routed {
-            info: C::info(),
-            id: &parsed.id,
-            key: &stored.idempotency_key,
-            verified: &verified,
-        };
-        match routed.route(connector.normalise(&parsed.id, parsed.message, &ctx)) {
-            Route::Quarantine(_, error) => Ok(Processed::Quarantined { error }),
-            route => self.dispatch(route).await,
+        match (why, route) {
+            (Again::Replay, Route::Quarantine(_, error)) => Ok(Processed::Quarantined { error }),
+            (_, route) => self.dispatch(route).await,
         }
     }
+}
+
+/// What enrichment answered, as a normalisation result; `Err` for a transient failure.
+fn enriched<T>(
+    answer: Result<Normalised<T>, EnrichError>,
+) -> Result<Result<Normalised<T>, NormaliseError>, PortError> {
+    Ok(match answer {
+        Ok(Normalised::Enrich(_)) => Err(NormaliseError::Enrichment(
+            "enrichment asked for enrichment again".to_owned(),
+        )),
+        Ok(normalised) => Ok(normalised),
+        Err(EnrichError::Transient(reason)) => return Err(PortError::RetryLater(reason)),
+        Err(EnrichError::Permanent(reason)) => Err(NormaliseError::Enrichment(reason)),
+    })
 }
 
 /// The stored delivery's authenticated payload: as stored, or opened again by the connector for
@@ -119,7 +119,6 @@ fn reopen<'r, C: Connector>(
 
 /// The quarantine route of a stored delivery that cannot be read any more.
 fn unreadable<C: Connector>(
-    _connector: &C,
     stored: &StoredDelivery,
     verified: &Verified<'_, C::Facts>,
     error: String,
