@@ -9,15 +9,9 @@ use std::path::{Path, PathBuf};
 
 use o2o_core::connector::{DeliveryId, Normalised, Verified};
 use o2o_core::event::EventType;
-use o2o_core::ports::{
-    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
-};
 use o2o_core::sample::parse_sample;
 use o2o_core::settings::parse_settings;
-use o2o_core::{
-    Connector, ConnectorEntry, IdempotencyKey, Outcome, Pipeline, Rejection, Reply, Timestamp,
-    WebhookRequest,
-};
+use o2o_core::{Connector, ConnectorEntry, Outcome, Rejection, Timestamp, WebhookRequest};
 use o2o_douyin_shop::{ACK_BODY, DouyinShop, Settings};
 use o2o_testkit::samples::{dev_connector, dev_connector_with, dev_table, read};
 use serde_json::json;
@@ -322,35 +316,6 @@ fn the_test_push_is_answered_without_queueing() {
     assert!(connector.handshake(&signed("trade-paid.http")).is_none());
 }
 
-/// An idempotency store and queues that must not be reached: the pipeline refuses the request
-/// before it claims or sends anything.
-struct Untouched;
-
-#[async_trait::async_trait]
-impl IdempotencyStore for Untouched {
-    async fn claim(&self, _claim: &Claim) -> Result<ClaimOutcome, PortError> {
-        panic!("a refused request claimed a key")
-    }
-    async fn complete(
-        &self,
-        _key: &IdempotencyKey,
-        _ack: &Reply,
-        _expires_at: Timestamp,
-    ) -> Result<(), PortError> {
-        panic!("a refused request completed a key")
-    }
-    async fn release(&self, _key: &IdempotencyKey) -> Result<(), PortError> {
-        panic!("a refused request released a key")
-    }
-}
-
-#[async_trait::async_trait]
-impl Queues for Untouched {
-    async fn send(&self, _queue: QueueName, _messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        panic!("a refused request was queued")
-    }
-}
-
 #[tokio::test]
 async fn forged_tampered_wrong_app_and_unsigned_deliveries_are_refused() {
     let connector = connector();
@@ -401,7 +366,7 @@ async fn forged_tampered_wrong_app_and_unsigned_deliveries_are_refused() {
     get.method = "GET".into();
     assert!(!DouyinShop::info().get_handshake);
     assert!(connector.handshake(&get).is_none());
-    let pipeline = Pipeline::new(&Untouched, &Untouched, Default::default());
+    let pipeline = o2o_testkit::connector::untouched_pipeline();
     let handled = pipeline.ingest(&connector, &get).await;
     assert_eq!(
         handled.outcome,

@@ -163,13 +163,9 @@ impl Connector for TikTokShop {
 mod tests {
     use super::*;
     use o2o_core::event::EventType;
-    use o2o_core::key::IdempotencyKey;
-    use o2o_core::pipeline::{Outcome, Pipeline, PipelineOptions};
-    use o2o_core::ports::{
-        Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
-    };
+    use o2o_core::pipeline::Outcome;
     use o2o_core::settings::{SettingsTable, parse_settings};
-    use o2o_core::{Headers, Reply, Timestamp};
+    use o2o_core::{Headers, Timestamp};
     use serde_json::json;
 
     /// The exact body of the worked example on
@@ -270,34 +266,6 @@ mod tests {
         );
     }
 
-    /// Ports a refused request never reaches.
-    struct Untouched;
-
-    #[async_trait::async_trait]
-    impl IdempotencyStore for Untouched {
-        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, PortError> {
-            unreachable!("a refused request claims nothing")
-        }
-        async fn complete(
-            &self,
-            _: &IdempotencyKey,
-            _: &Reply,
-            _: Timestamp,
-        ) -> Result<(), PortError> {
-            unreachable!("a refused request completes nothing")
-        }
-        async fn release(&self, _: &IdempotencyKey) -> Result<(), PortError> {
-            unreachable!("a refused request releases nothing")
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl Queues for Untouched {
-        async fn send(&self, _: QueueName, _: Vec<QueueMessage>) -> Result<(), PortError> {
-            unreachable!("a refused request sends nothing")
-        }
-    }
-
     /// TikTok pushes with POST only; the pipeline refuses a GET before `verify`, even one with
     /// a valid signature.
     #[tokio::test]
@@ -307,7 +275,7 @@ mod tests {
         let mut get = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
         get.method = "GET".into();
         assert_eq!(connector.handshake(&get), None);
-        let pipeline = Pipeline::new(&Untouched, &Untouched, PipelineOptions::default());
+        let pipeline = o2o_testkit::connector::untouched_pipeline();
         let handled = pipeline.ingest(&connector, &get).await;
         match &handled.outcome {
             Outcome::Rejected(r) => assert_eq!(

@@ -11,15 +11,9 @@ use std::path::{Path, PathBuf};
 use o2o_core::connector::{EventDraft, NormaliseContext, NormaliseError, Normalised, Parsed};
 use o2o_core::event::{EventType, OrderStatus, Payment, Refund};
 use o2o_core::money::{Currency, Money};
-use o2o_core::ports::{
-    Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
-};
 use o2o_core::sample::parse_sample;
 use o2o_core::settings::parse_settings;
-use o2o_core::{
-    Connector, ConnectorEntry, IdempotencyKey, Outcome, Pipeline, Rejection, Reply, Timestamp,
-    WebhookRequest,
-};
+use o2o_core::{Connector, ConnectorEntry, Outcome, Rejection, Timestamp, WebhookRequest};
 use o2o_testkit::samples::{dev_connector_with, dev_table};
 use o2o_wechat_channels_shop::{Message, Settings, WeChatChannelsShop};
 use serde_json::{Value, json};
@@ -421,35 +415,6 @@ fn rejection(connector: &WeChatChannelsShop, req: &WebhookRequest) -> (u16, &'st
     (refused.status, refused.code)
 }
 
-/// An idempotency store and queues that must not be reached: the pipeline refuses the request
-/// before it claims or sends anything.
-struct Untouched;
-
-#[async_trait::async_trait]
-impl IdempotencyStore for Untouched {
-    async fn claim(&self, _claim: &Claim) -> Result<ClaimOutcome, PortError> {
-        panic!("a refused request claimed a key")
-    }
-    async fn complete(
-        &self,
-        _key: &IdempotencyKey,
-        _ack: &Reply,
-        _expires_at: Timestamp,
-    ) -> Result<(), PortError> {
-        panic!("a refused request completed a key")
-    }
-    async fn release(&self, _key: &IdempotencyKey) -> Result<(), PortError> {
-        panic!("a refused request released a key")
-    }
-}
-
-#[async_trait::async_trait]
-impl Queues for Untouched {
-    async fn send(&self, _queue: QueueName, _messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        panic!("a refused request was queued")
-    }
-}
-
 #[tokio::test]
 async fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushes() {
     let shop = connector();
@@ -524,7 +489,7 @@ async fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushe
     get.method = "GET".into();
     assert!(WeChatChannelsShop::info().get_handshake);
     assert!(shop.handshake(&get).is_none());
-    let pipeline = Pipeline::new(&Untouched, &Untouched, Default::default());
+    let pipeline = o2o_testkit::connector::untouched_pipeline();
     let handled = pipeline.ingest(&shop, &get).await;
     assert_eq!(
         handled.outcome,

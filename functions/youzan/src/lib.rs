@@ -165,11 +165,7 @@ impl Connector for Youzan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use o2o_core::key::IdempotencyKey;
-    use o2o_core::pipeline::{Outcome, Pipeline, PipelineOptions};
-    use o2o_core::ports::{
-        Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
-    };
+    use o2o_core::pipeline::Outcome;
     use o2o_core::settings::{SettingsTable, parse_settings};
     use o2o_core::{Headers, Timestamp};
     use serde_json::json;
@@ -346,41 +342,13 @@ mod tests {
         assert!(Secrets::new(vec![]).is_none(), "no secret list is empty");
     }
 
-    /// Ports a refused request never reaches.
-    struct Untouched;
-
-    #[async_trait::async_trait]
-    impl IdempotencyStore for Untouched {
-        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, PortError> {
-            unreachable!("a refused request claims nothing")
-        }
-        async fn complete(
-            &self,
-            _: &IdempotencyKey,
-            _: &Reply,
-            _: Timestamp,
-        ) -> Result<(), PortError> {
-            unreachable!("a refused request completes nothing")
-        }
-        async fn release(&self, _: &IdempotencyKey) -> Result<(), PortError> {
-            unreachable!("a refused request releases nothing")
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl Queues for Untouched {
-        async fn send(&self, _: QueueName, _: Vec<QueueMessage>) -> Result<(), PortError> {
-            unreachable!("a refused request sends nothing")
-        }
-    }
-
     /// Youzan pushes with POST only; the pipeline refuses anything else before `verify`, even
     /// with a valid signature, and even a health-check body.
     #[tokio::test]
     async fn a_get_is_refused_with_405() {
         let connector = youzan("cid123", &["sekret"]);
         assert!(!Youzan::info().get_handshake);
-        let pipeline = Pipeline::new(&Untouched, &Untouched, PipelineOptions::default());
+        let pipeline = o2o_testkit::connector::untouched_pipeline();
         for (body, sign) in [(HEADER_BODY, Some(HEADER_SIGN)), (r#"{"test":true}"#, None)] {
             let mut get = request(body, sign);
             get.method = "GET".into();

@@ -187,3 +187,48 @@ fn first_attempt(order: &str) -> bool {
     seen.push(order.to_owned());
     true
 }
+
+/// An idempotency store and queues that must never be reached: a test of a request the pipeline
+/// refuses (405, 401 …) runs it over these, so a refusal that touched a port panics.
+pub struct Untouched;
+
+#[async_trait::async_trait]
+impl o2o_core::ports::IdempotencyStore for Untouched {
+    async fn claim(
+        &self,
+        _: &o2o_core::ports::Claim,
+    ) -> Result<o2o_core::ports::ClaimOutcome, o2o_core::ports::PortError> {
+        panic!("a refused request claimed a key")
+    }
+    async fn complete(
+        &self,
+        _: &o2o_core::IdempotencyKey,
+        _: &Reply,
+        _: o2o_core::Timestamp,
+    ) -> Result<(), o2o_core::ports::PortError> {
+        panic!("a refused request completed a key")
+    }
+    async fn release(
+        &self,
+        _: &o2o_core::IdempotencyKey,
+    ) -> Result<(), o2o_core::ports::PortError> {
+        panic!("a refused request released a key")
+    }
+}
+
+#[async_trait::async_trait]
+impl o2o_core::ports::Queues for Untouched {
+    async fn send(
+        &self,
+        _: o2o_core::ports::QueueName,
+        _: Vec<o2o_core::ports::QueueMessage>,
+    ) -> Result<(), o2o_core::ports::PortError> {
+        panic!("a refused request was queued")
+    }
+}
+
+/// The pipeline over [`Untouched`] ports.
+pub fn untouched_pipeline() -> o2o_core::Pipeline<'static> {
+    static UNTOUCHED: Untouched = Untouched;
+    o2o_core::Pipeline::new(&UNTOUCHED, &UNTOUCHED, Default::default())
+}
