@@ -153,3 +153,48 @@ async fn each_record_of_a_multi_record_delivery_is_deduplicated_and_routed_on_it
     assert_eq!(post_signed(&server, "[]").await.0, 200);
     assert_eq!(messages(&server.store, QueueName::Unified).await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_batch_that_enqueued_events_is_logged_as_enqueued_even_when_its_last_record_was_a_duplicate()
+ {
+    use o2o_core::{Connector, Outcome, Pipeline, Processed, WebhookRequest};
+    let store = o2o_local::SqliteStore::in_memory().expect("store");
+    let pipeline = Pipeline::new(&store, &store, Default::default());
+    let secrets = o2o_core::Secrets::new(vec![o2o_core::Secret::new(SECRET)]).expect("a secret");
+    let connector =
+        TestConnector::build(o2o_testkit::connector::Settings { secrets }).expect("builds");
+    let delivery = |body: &str| {
+        let mut req = WebhookRequest {
+            method: "POST".to_owned(),
+            path_tenant: None,
+            query: String::new(),
+            headers: Headers::new(),
+            body: body.as_bytes().to_vec(),
+            received_at: o2o_core::Timestamp::now(),
+        };
+        connector.sign(&mut req).expect("sign");
+        req
+    };
+    let b = r#"{"id":"last-b","order":"B"}"#;
+    let first = pipeline
+        .ingest(&connector, &delivery(&format!("[{b}]")))
+        .await;
+    assert_eq!(first.outcome.events(), 1);
+    // Redelivered with a new record in front: one event more, the last record a duplicate.
+    let again = pipeline
+        .ingest(
+            &connector,
+            &delivery(&format!(r#"[{{"id":"first-a","order":"A"}},{b}]"#)),
+        )
+        .await;
+    assert_eq!(again.records, 2);
+    assert!(
+        matches!(
+            &again.outcome,
+            Outcome::Accepted { key: Some(key), processed: Processed::Enqueued { events: 1 } }
+                if key.as_str() == "test:shop:orders:last-b"
+        ),
+        "{:?}",
+        again.outcome
+    );
+}

@@ -81,11 +81,10 @@ impl Pipeline<'_> {
                 records: 0,
             };
         };
-        if events > 0
-            && let Outcome::Accepted { key, .. } = handled.outcome
-        {
+        // Events were enqueued by this delivery even when its last record was a duplicate.
+        if events > 0 {
             handled.outcome = Outcome::Accepted {
-                key,
+                key: handled.outcome.key().cloned(),
                 processed: Processed::Enqueued { events },
             };
         }
