@@ -2,8 +2,7 @@
 //! from its own crate, routed at `/webhooks/{channel}[/{tenant}]`, fed by its own enrichment
 //! queue (with a DLQ and an alarm on it), with its own secret and signature alarm; the webhook
 //! base URL is an output; nothing routes to a channel that does not exist; and the channel list of
-//! the template (the `Fn::ForEach::Channels` collection and `Mappings.Channels`) is exactly the
-//! registry's.
+//! the template (the `Fn::ForEach::Channels` collection) is exactly the registry's.
 //!
 //! The per-channel resources are one `Fn::ForEach` loop (the `AWS::LanguageExtensions`
 //! transform), so the checks run on the template as that transform expands it: see [`expand`] and
@@ -24,9 +23,8 @@ fn channel_ids() -> Vec<String> {
         .collect()
 }
 
-/// The loop that defines every channel's resources, and the mapping of its rows.
+/// The loop that defines every channel's resources.
 const CHANNEL_LOOP: &str = "Fn::ForEach::Channels";
-const CHANNEL_MAPPING: &str = "Channels";
 
 // ---------------------------------------------------------------------------------------------
 // The template as a plain tree
@@ -165,7 +163,10 @@ fn raw_template() -> Node {
 /// The template as `AWS::LanguageExtensions` turns it into what the SAM transform receives.
 fn template() -> Node {
     let raw = raw_template();
-    let mappings = raw.get(&["Mappings"]).clone();
+    let mappings = raw
+        .at(&["Mappings"])
+        .cloned()
+        .unwrap_or(Node::Map(Vec::new()));
     resolve(&expand(&raw), &mappings)
 }
 
@@ -533,67 +534,40 @@ fn the_template_routes_only_to_channels_that_exist() {
     assert_eq!(unique.len(), binaries.len(), "{binaries:?}");
 }
 
-/// The drift test: the channel collection and the `Mappings.Channels` rows list exactly the
-/// registry's channels, and every function comes from the one loop.
+/// The drift test: the channel collection lists exactly the registry's channel ids, and no two
+/// of them make the same logical ids (`&{Channel}` drops the hyphens).
 #[test]
 fn the_channel_loop_lists_exactly_the_registry() {
     let raw = raw_template();
     let [Node::Str(_), Node::Seq(collection), _] = raw.get(&["Resources", CHANNEL_LOOP]).seq()
     else {
-        panic!("infra/template.yaml: {CHANNEL_LOOP} is not [identifier, [names...], {{...}}]");
+        panic!("infra/template.yaml: {CHANNEL_LOOP} is not [identifier, [ids...], {{...}}]");
     };
-    let names: Vec<&str> = collection
+    let ids: Vec<&str> = collection
         .iter()
         .map(|n| {
             n.str()
-                .unwrap_or_else(|| panic!("{CHANNEL_LOOP}: {n:?} is not a name"))
+                .unwrap_or_else(|| panic!("{CHANNEL_LOOP}: {n:?} is not a channel id"))
         })
         .collect();
-    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    let logical: BTreeSet<String> = ids
+        .iter()
+        .map(|id| id.chars().filter(char::is_ascii_alphanumeric).collect())
+        .collect();
     assert_eq!(
-        unique.len(),
-        names.len(),
-        "{CHANNEL_LOOP} lists a name twice: {names:?}"
+        logical.len(),
+        ids.len(),
+        "{CHANNEL_LOOP}: two ids make the same logical ids: {ids:?}"
     );
-    for name in &names {
-        assert!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
-            "{CHANNEL_LOOP}: `{name}` starts logical ids, so it must be alphanumeric"
-        );
-    }
-
-    let rows = raw.get(&["Mappings", CHANNEL_MAPPING]).entries();
-    let row_names: BTreeSet<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(
-        unique, row_names,
-        "the names in Resources.{CHANNEL_LOOP} and the rows of Mappings.{CHANNEL_MAPPING} differ"
-    );
-
-    let kinds = raw.get(&["Mappings", "WebhookKinds"]);
-    let mut ids = BTreeSet::new();
-    for (name, row) in rows {
-        let id = row
-            .text(&["Id"])
-            .unwrap_or_else(|| panic!("Mappings.{CHANNEL_MAPPING}.{name}: no Id"));
-        assert!(
-            ids.insert(id),
-            "Mappings.{CHANNEL_MAPPING}: channel {id} twice"
-        );
-        let kind = row.text(&["Kind"]).unwrap_or_default();
-        assert!(
-            kinds.at(&[kind]).is_some(),
-            "Mappings.{CHANNEL_MAPPING}.{name}: Kind `{kind}` is not in Mappings.WebhookKinds"
-        );
-    }
+    let ids: BTreeSet<&str> = ids.into_iter().collect();
     let all = channel_ids();
     let registry: BTreeSet<&str> = all.iter().map(String::as_str).collect();
     let missing: Vec<_> = registry.difference(&ids).collect();
     let unknown: Vec<_> = ids.difference(&registry).collect();
     assert!(
         missing.is_empty() && unknown.is_empty(),
-        "infra/template.yaml and the registry disagree: not in the template {missing:?} (add its \
-         CamelCase name to Resources.{CHANNEL_LOOP} and a row `Name: {{Id: <id>, Kind: full|thin}}` \
-         to Mappings.{CHANNEL_MAPPING}); not in the registry {unknown:?}"
+        "infra/template.yaml and the registry disagree: not in the template {missing:?} (add the \
+         id to Resources.{CHANNEL_LOOP}); not in the registry {unknown:?}"
     );
 
     // One definition: no channel's function is written outside the loop.
