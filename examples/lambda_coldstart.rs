@@ -114,6 +114,8 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
     let mut init = Vec::with_capacity(args.runs);
     let mut warm = Vec::with_capacity(args.runs * args.warm);
     let mut rss_kib = Vec::with_capacity(args.runs);
+    let mut anon_kib = Vec::with_capacity(args.runs);
+    let mut file_kib = Vec::with_capacity(args.runs);
     for run in 0..args.runs {
         let resources = AwsResources::create(&sdk, "coldstart").await;
         let secret = moto::create_secret(
@@ -180,6 +182,9 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
 
         let pid = child.0.id();
         rss_kib.push(peak_rss_kib(pid).with_context(|| format!("peak RSS of pid {pid}"))?);
+        let (anon, file) = resident_split_kib(pid).with_context(|| format!("smaps of pid {pid}"))?;
+        anon_kib.push(anon);
+        file_kib.push(file);
         drop(child);
 
         let depth = moto::queue_depth(&sdk, &resources.unified_queue_url).await;
@@ -191,11 +196,14 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
             log_path.display()
         );
         println!(
-            "run {:>3}: cold {:>8.2} ms (init {:>6.2} ms), peak RSS {:>6} KiB",
+            "run {:>3}: cold {:>8.2} ms (init {:>6.2} ms), peak RSS {:>6} KiB \
+             (resident at the end: {:>6} KiB heap and stacks, {:>6} KiB mapped files)",
             run + 1,
             ms(elapsed_of(&cold, run)),
             ms(elapsed_of(&init, run)),
-            rss_kib[run]
+            rss_kib[run],
+            anon_kib[run],
+            file_kib[run]
         );
     }
 
@@ -212,6 +220,14 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
         rss_kib[rss_kib.len() / 2],
         rss_kib[rss_kib.len() - 1],
         rss_kib[rss_kib.len() - 1] as f64 / 1024.0
+    );
+    anon_kib.sort_unstable();
+    file_kib.sort_unstable();
+    println!(
+        "resident at the end (median): {} KiB anonymous (heap, stacks), {} KiB mapped files \
+         (code and data pages of the binary and libraries touched so far)",
+        anon_kib[anon_kib.len() / 2],
+        file_kib[file_kib.len() / 2]
     );
     println!(
         "binary size: {binary_size} bytes ({:.2} MiB)",
@@ -326,6 +342,24 @@ fn peak_rss_kib(pid: u32) -> Result<u64> {
         }
     }
     bail!("no VmHWM line (has the process exited?)")
+}
+
+/// The process's resident memory now, split into anonymous pages (heap, stacks) and pages of
+/// mapped files (the binary's code and data, shared libraries), from `/proc/<pid>/smaps_rollup`,
+/// in KiB.
+fn resident_split_kib(pid: u32) -> Result<(u64, u64)> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
+    let field = |name: &str| -> Result<u64> {
+        let line = rollup
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .with_context(|| format!("no {name} line"))?;
+        let kib = line.trim().trim_end_matches("kB").trim();
+        kib.parse().with_context(|| format!("{name} {line:?}"))
+    };
+    let rss = field("Rss:")?;
+    let anonymous = field("Anonymous:")?;
+    Ok((anonymous, rss.saturating_sub(anonymous)))
 }
 
 /// Starts moto_server on a free loopback port and waits (at most 30 s) until it answers.

@@ -94,11 +94,27 @@ pub async fn invoke(
     // lambda_http's adapter turns the event into an `http::Request` (decoding base64 bodies)
     // and the response into the event source's response shape.
     let mut adapter = Adapter::from(service_fn(|request| async move {
-        Ok::<_, std::convert::Infallible>(function.handle_http(request).await)
+        Ok::<_, std::convert::Infallible>(Finished(function.handle_http(request).await))
     }));
     match adapter.call(LambdaEvent::new(request, context)).await {
         Ok(response) => Ok(Answer::Http(serde_json::to_value(response)?)),
         Err(never) => match never {},
+    }
+}
+
+/// A response whose body is already text or bytes (`Function::handle_http` decides which).
+/// lambda_http's own conversion for `Response<Body>` would look at the `Content-Type` again and
+/// re-decode text through `encoding_rs`, whose tables are ~150 KB of the binary and of its
+/// resident memory; this hands the response over as it is.
+struct Finished(lambda_http::Response<lambda_http::Body>);
+
+impl lambda_http::IntoResponse for Finished {
+    fn into_response(
+        self,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>,
+    > {
+        Box::pin(std::future::ready(self.0))
     }
 }
 

@@ -3,14 +3,13 @@
 //! The contract between the SAM template, the binaries and anyone deploying them (docs/aws.md):
 //! `O2O_IDEMPOTENCY_TABLE`, `O2O_UNIFIED_QUEUE_URL`, `O2O_ENRICHMENT_QUEUE_URL`,
 //! `O2O_QUARANTINE_QUEUE_URL`, and credentials from `O2O_SECRET_ID` (Secrets Manager) or, for
-//! tests and local runs, `O2O_CONFIG` (a TOML config file, which wins when both are set).
+//! tests and local runs, `O2O_CHANNEL_FILE` (a JSON file with the channel table the secret would hold, which wins when
+//! both are set).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use o2o_core::ChannelConfig;
 use o2o_core::settings::SettingsError;
-use serde::Deserialize;
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +33,9 @@ pub enum AwsError {
         /// What went wrong (never the secret's value).
         reason: String,
     },
-    /// The `O2O_CONFIG` file could not be read or has no table for the channel.
-    #[error("config file {path}: {reason}")]
-    ConfigFile {
+    /// The `O2O_CHANNEL_FILE` could not be read or is not a channel table.
+    #[error("channel file {path}: {reason}")]
+    ChannelFile {
         /// The file.
         path: PathBuf,
         /// What went wrong.
@@ -87,21 +86,21 @@ impl Resources {
 pub enum CredentialSource {
     /// A Secrets Manager secret whose value is the channel's table as a JSON object.
     SecretsManager(String),
-    /// A TOML config file with a `[channels.<id>]` table (tests, local runs).
-    ConfigFile(PathBuf),
+    /// A JSON file holding the channel table, as the secret would (tests, local runs).
+    ChannelFile(PathBuf),
 }
 
 impl CredentialSource {
-    /// `O2O_CONFIG` if set, else `O2O_SECRET_ID`.
+    /// `O2O_CHANNEL_FILE` if set, else `O2O_SECRET_ID`.
     pub fn from_env() -> Result<Self, AwsError> {
         Self::from_lookup(&|name| std::env::var(name).ok())
     }
 
-    /// `O2O_CONFIG` if set, else `O2O_SECRET_ID`, through `lookup`.
+    /// `O2O_CHANNEL_FILE` if set, else `O2O_SECRET_ID`, through `lookup`.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, AwsError> {
         let var = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
-        if let Some(path) = var("O2O_CONFIG") {
-            return Ok(Self::ConfigFile(PathBuf::from(path)));
+        if let Some(path) = var("O2O_CHANNEL_FILE") {
+            return Ok(Self::ChannelFile(PathBuf::from(path)));
         }
         var("O2O_SECRET_ID")
             .map(Self::SecretsManager)
@@ -125,7 +124,7 @@ impl CredentialSource {
                     reason: format!("not a JSON channel table: {e}"),
                 })?
             }
-            Self::ConfigFile(path) => channel_from_file(path, channel)?,
+            Self::ChannelFile(path) => channel_from_file(path)?,
         };
         config.resolve_env(channel, &|name| std::env::var(name).ok())?;
         Ok(config)
@@ -151,21 +150,14 @@ async fn read_secret(
         .ok_or_else(|| secret("has no string value".to_owned()))
 }
 
-fn channel_from_file(path: &PathBuf, channel: &str) -> Result<ChannelConfig, AwsError> {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(default)]
-        channels: BTreeMap<String, ChannelConfig>,
-    }
-    let error = |reason: String| AwsError::ConfigFile {
+fn channel_from_file(path: &PathBuf) -> Result<ChannelConfig, AwsError> {
+    let error = |reason: String| AwsError::ChannelFile {
         path: path.clone(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    let mut file: File = toml::from_str(&text).map_err(|e| error(e.message().to_owned()))?;
-    file.channels
-        .remove(channel)
-        .ok_or_else(|| error(format!("no [channels.{channel}] table")))
+    // serde_json's messages name positions, never values, so they are safe to show.
+    serde_json::from_str(&text).map_err(|e| error(format!("not a JSON channel table: {e}")))
 }
 
 #[cfg(test)]
@@ -204,11 +196,14 @@ mod tests {
     }
 
     #[test]
-    fn config_file_overrides_secret_id() {
-        let both = [("O2O_SECRET_ID", "arn:secret"), ("O2O_CONFIG", "o2o.toml")];
+    fn channel_file_overrides_secret_id() {
+        let both = [
+            ("O2O_SECRET_ID", "arn:secret"),
+            ("O2O_CHANNEL_FILE", "shopify.json"),
+        ];
         assert_eq!(
             CredentialSource::from_lookup(&lookup(&both)).expect("set"),
-            CredentialSource::ConfigFile(PathBuf::from("o2o.toml"))
+            CredentialSource::ChannelFile(PathBuf::from("shopify.json"))
         );
         let secret = [("O2O_SECRET_ID", "arn:secret")];
         assert_eq!(

@@ -502,21 +502,28 @@ async fn credentials_come_from_secrets_manager_or_a_config_file_and_are_checked(
 
     let dir = std::env::temp_dir().join(o2o_testkit::unique_name("o2o-aws-config"));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("o2o.toml");
-    std::fs::write(
-        &file,
-        "[server]\naddr = \"127.0.0.1:1\"\n\n[channels.test]\nsecrets = [\"from-file\"]\n",
-    )
-    .expect("write config");
-    let config = CredentialSource::ConfigFile(file.clone())
+    let file = dir.join("test.json");
+    std::fs::write(&file, r#"{"secrets": ["from-file"]}"#).expect("write channel file");
+    let config = CredentialSource::ChannelFile(file.clone())
         .load("test", &sdk)
         .await
         .expect("channel table from the file");
     assert_eq!(config.default["secrets"], serde_json::json!(["from-file"]));
-    std::fs::write(&file, "[channels.other]\nsecrets = [\"x\"]\n").expect("write config");
-    let absent = CredentialSource::ConfigFile(file).load("test", &sdk).await;
+    // Not a table: named by position, never by value.
+    std::fs::write(&file, r#"["from-file"]"#).expect("write channel file");
+    let not_table = CredentialSource::ChannelFile(file.clone())
+        .load("test", &sdk)
+        .await;
     assert!(
-        matches!(&absent, Err(AwsError::ConfigFile { reason, .. }) if reason == "no [channels.test] table"),
+        matches!(&not_table, Err(AwsError::ChannelFile { reason, .. })
+            if reason.starts_with("not a JSON channel table") && !reason.contains("from-file")),
+        "{not_table:?}"
+    );
+    let absent = CredentialSource::ChannelFile(dir.join("absent.json"))
+        .load("test", &sdk)
+        .await;
+    assert!(
+        matches!(&absent, Err(AwsError::ChannelFile { .. })),
         "{absent:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
