@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use o2o_core::{ChannelConfig, Channels, Registry};
@@ -33,6 +34,52 @@ pub struct ServerSettings {
     pub db: Option<PathBuf>,
     /// Body limit in bytes, default 1 MiB.
     pub max_body_bytes: Option<usize>,
+    /// Seconds a request head may take from its first byte, default 10.
+    pub header_read_timeout_s: Option<u64>,
+    /// Seconds a request body may take from its head, default 30.
+    pub body_read_timeout_s: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request, default 60.
+    pub idle_timeout_s: Option<u64>,
+    /// Open connections at most, default 512 (keep it below the process's file limit).
+    pub max_connections: Option<usize>,
+    /// Seconds shutdown waits for requests in flight, default 10.
+    pub shutdown_deadline_s: Option<u64>,
+}
+
+impl ServerSettings {
+    /// The listener's limits: these settings over the defaults. Zero is refused: a zero timeout
+    /// would close every connection, a zero cap would refuse them all.
+    pub fn limits(&self) -> Result<o2o_local::server::Limits> {
+        let defaults = o2o_local::server::Limits::default();
+        let seconds = |value: Option<u64>, name: &str, default: Duration| match value {
+            Some(0) => anyhow::bail!("[server] {name} must be at least 1"),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        Ok(o2o_local::server::Limits {
+            header_read_timeout: seconds(
+                self.header_read_timeout_s,
+                "header_read_timeout_s",
+                defaults.header_read_timeout,
+            )?,
+            body_read_timeout: seconds(
+                self.body_read_timeout_s,
+                "body_read_timeout_s",
+                defaults.body_read_timeout,
+            )?,
+            idle_timeout: seconds(self.idle_timeout_s, "idle_timeout_s", defaults.idle_timeout)?,
+            max_connections: match self.max_connections {
+                Some(0) => anyhow::bail!("[server] max_connections must be at least 1"),
+                Some(n) => n,
+                None => defaults.max_connections,
+            },
+            shutdown_deadline: seconds(
+                self.shutdown_deadline_s,
+                "shutdown_deadline_s",
+                defaults.shutdown_deadline,
+            )?,
+        })
+    }
 }
 
 /// The default listen address.

@@ -62,12 +62,23 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             .max_body_bytes
             .unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let edge = Arc::new(edge);
+        let limits = config.server.limits()?;
         let addr = config.addr(args.addr.as_deref());
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
-        tracing::info!(addr = %listener.local_addr()?, backend, channels = ?channels, "listening");
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            backend,
+            channels = ?channels,
+            header_read_timeout_s = limits.header_read_timeout.as_secs(),
+            body_read_timeout_s = limits.body_read_timeout.as_secs(),
+            idle_timeout_s = limits.idle_timeout.as_secs(),
+            max_connections = limits.max_connections,
+            shutdown_deadline_s = limits.shutdown_deadline.as_secs(),
+            "listening"
+        );
         let worker = local.map(|store| {
             let queue = EnrichmentQueue::new(
                 store,
@@ -76,7 +87,7 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             );
             tokio::spawn(run_enrichment_worker(queue, Arc::clone(&edge)))
         });
-        o2o_local::serve(listener, edge, shutdown_signal()).await?;
+        o2o_local::serve(listener, edge, limits, shutdown_signal()).await?;
         if let Some(worker) = worker {
             worker.abort();
         }
@@ -121,5 +132,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: draining in-flight requests");
+    tracing::info!("shutting down: draining in-flight requests (at most shutdown_deadline_s)");
 }

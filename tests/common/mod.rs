@@ -113,9 +113,14 @@ pub async fn start(setup: ServerSetup) -> TestServer {
             Arc::clone(&edge),
         ));
     }
-    tokio::spawn(o2o_local::serve(listener, edge, async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(o2o_local::serve(
+        listener,
+        edge,
+        Default::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     TestServer {
         base,
         store,
@@ -311,6 +316,11 @@ impl ServeProcess {
         }
         let _ = server.child.kill();
         panic!("o2o serve did not become healthy within 10 s");
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM and waits (at most ~10 s) for a successful exit; returns the JSON log.

@@ -2,12 +2,13 @@
 //!
 //! Per request: the channel must be registered (else 404 `unknown_channel`) and configured for
 //! the `{tenant}` segment (404 `channel_not_configured` / `unknown_tenant`); the body is read up
-//! to the limit (413 `body_too_large`); then the channel's pipeline answers, and one log line
+//! to the limit (413 `body_too_large`) and, on `o2o serve`, before its deadline (408
+//! `body_timeout`); then the channel's pipeline answers, and one log line
 //! and one metrics record are written. Method rules (405 with `Allow`) are the pipeline's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -130,7 +131,14 @@ async fn handle(
     let body = match axum::body::to_bytes(body, edge.max_body_bytes).await {
         Ok(body) => body,
         Err(e) if is_length_limit(&e) => return Handled::refused(too_large(edge.max_body_bytes)),
-        Err(_) => {
+        Err(e) => {
+            if let Some(BodyTimedOut(limit)) = timed_out(&e) {
+                return Handled::refused(Rejection::new(
+                    408,
+                    "body_timeout",
+                    format!("the body did not arrive within {} s", limit.as_secs()),
+                ));
+            }
             return Handled::refused(Rejection::bad_request(
                 "unreadable_body",
                 "the request body could not be read",
@@ -177,6 +185,24 @@ fn is_length_limit(error: &axum::Error) -> bool {
         source = e.source();
     }
     false
+}
+
+/// The error a request body gives when the listener's whole-body deadline (`o2o serve`'s
+/// `body_read_timeout`) passes before the body is complete: the edge answers 408
+/// `body_timeout`, before anything is claimed.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimedOut(pub Duration);
+
+fn timed_out(error: &axum::Error) -> Option<&BodyTimedOut> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(timed_out) = e.downcast_ref::<BodyTimedOut>() {
+            return Some(timed_out);
+        }
+        source = e.source();
+    }
+    None
 }
 
 fn too_large(limit: usize) -> Rejection {
