@@ -13,7 +13,8 @@ use o2o_core::connector::{
 use o2o_core::ports::QueueName;
 use o2o_core::signature::SignatureError;
 use o2o_core::{ConnectorEntry, Headers, Registry, Rejection, WebhookRequest};
-use o2o_shopify::Shopify;
+use o2o_shopify::{Body, Shopify};
+use std::borrow::Cow;
 
 /// Shopify with a parser bug: everything is delegated except normalisation, which fails.
 struct BuggyShopify(Shopify);
@@ -21,8 +22,8 @@ struct BuggyShopify(Shopify);
 #[async_trait::async_trait]
 impl Connector for BuggyShopify {
     type Settings = o2o_shopify::Settings;
-    type Facts = ();
-    type Message<'v> = &'v [u8];
+    type Facts = Option<Body>;
+    type Message<'v> = Cow<'v, Body>;
     type Thin = ();
 
     fn info() -> &'static ChannelInfo {
@@ -31,16 +32,19 @@ impl Connector for BuggyShopify {
     fn build(settings: o2o_shopify::Settings) -> Result<Self, o2o_core::SettingsError> {
         Shopify::build(settings).map(Self)
     }
-    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r, Option<Body>>, Rejection> {
         self.0.verify(req)
     }
-    fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
+    fn parse<'v>(
+        &self,
+        verified: &'v Verified<'_, Option<Body>>,
+    ) -> Result<Parsed<Cow<'v, Body>>, NormaliseError> {
         self.0.parse(verified)
     }
     fn normalise(
         &self,
         _: &DeliveryId,
-        _: &[u8],
+        _: Cow<'_, Body>,
         _: &NormaliseContext,
     ) -> Result<Normalised<()>, NormaliseError> {
         Err(NormaliseError::field("payload", "simulated parser bug"))

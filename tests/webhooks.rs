@@ -329,7 +329,8 @@ async fn a_queue_failure_releases_the_claim_and_the_retry_succeeds() {
         !reply.contains("injected"),
         "internal errors stay out of replies: {reply}"
     );
-    assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
+    // Both claims are released: the delivery's key and its content key.
+    assert_eq!(flaky.releases.load(Ordering::SeqCst), 2);
     assert_all_queues_empty(&server.store).await;
 
     let (status, _) = post(&server.webhook_url("shopify"), &headers, body).await;
@@ -347,7 +348,8 @@ async fn a_store_failure_after_enqueueing_is_retried_without_a_second_event() {
             .0,
         503
     );
-    assert_eq!(flaky.releases.load(Ordering::SeqCst), 1);
+    // The first completion (the content key's) failed: both claims are released.
+    assert_eq!(flaky.releases.load(Ordering::SeqCst), 2);
     // The retry enqueues again; the queue's deduplication id drops the copy.
     assert_eq!(
         post(&server.webhook_url("shopify"), &headers, body.clone())

@@ -195,6 +195,8 @@ impl Connector for DouyinShop {
                 tag: record.tag.0,
                 data,
             },
+            // The signature covers every record, its msg_id included.
+            content: None,
         })
     }
 

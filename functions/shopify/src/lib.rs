@@ -5,12 +5,15 @@
 //! HMAC-SHA256 of the raw body with the app's client secret) and
 //! <https://shopify.dev/docs/apps/build/webhooks/delivery-structure> (headers).
 
+pub mod body;
 mod normalise;
 mod payload;
 
+use std::borrow::Cow;
+
 use o2o_core::connector::{
-    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
-    Verified,
+    ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
+    Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::settings::{Secrets, SettingsError};
@@ -21,6 +24,11 @@ use serde::Deserialize;
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-Shopify-Hmac-Sha256";
+/// The header naming the topic (`orders/create`); not covered by the signature.
+pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
+
+pub use crate::body::Body;
+pub use crate::normalise::Topic;
 
 static INFO: ChannelInfo = ChannelInfo {
     id: "shopify",
@@ -47,9 +55,11 @@ pub struct Shopify {
 #[async_trait::async_trait]
 impl Connector for Shopify {
     type Settings = Settings;
-    type Facts = ();
-    /// The raw body: the REST resource of the topic, read by `normalise`.
-    type Message<'v> = &'v [u8];
+    /// The body, read by `verify` as the resource its topic names (to check that they agree);
+    /// `None` for a stored delivery read again, whose body `parse` reads.
+    type Facts = Option<Body>;
+    /// The body as its topic names it: the REST resource, read once.
+    type Message<'v> = Cow<'v, Body>;
     type Thin = ();
 
     fn info() -> &'static ChannelInfo {
@@ -66,14 +76,32 @@ impl Connector for Shopify {
         })
     }
 
-    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
+    /// The HMAC covers the body only; the topic header, which decides what the delivery means,
+    /// must agree with it ([`body`]). A disagreement is refused with 401 `topic_mismatch`,
+    /// like a bad signature: a captured body re-posted under another topic is not what Shopify
+    /// signed, so nothing of it is stored (the quarantine is for authenticated content we
+    /// cannot read, and this is not authenticated as presented).
+    fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r, Option<Body>>, Rejection> {
         self.signature.verify(req)?;
-        Ok(Verified::body(req))
+        let Some(topic) = req.headers.get(TOPIC_HEADER) else {
+            // `parse` quarantines a delivery without the headers it is keyed on.
+            return Ok(Verified::body(req));
+        };
+        let body = body::read(Topic::parse(topic), &req.body)
+            .map_err(|mismatch| Rejection::unauthorized("topic_mismatch", mismatch.message()))?;
+        Ok(Verified {
+            facts: Some(body),
+            ..Verified::body(req)
+        })
     }
 
-    /// The identity is in the headers (shop domain, webhook id, topic); the body is read once,
-    /// by `normalise`.
-    fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
+    /// The identity is in the headers (shop domain, webhook id, topic); the body is the one
+    /// `verify` read. The webhook id is not signed either: the content key (topic and body)
+    /// makes a captured body re-posted under a fresh id a duplicate of its first delivery.
+    fn parse<'v>(
+        &self,
+        verified: &'v Verified<'_, Option<Body>>,
+    ) -> Result<Parsed<Cow<'v, Body>>, NormaliseError> {
         let header = |name: &str| {
             verified
                 .request
@@ -83,23 +111,34 @@ impl Connector for Shopify {
                 .map(str::to_owned)
                 .ok_or_else(|| NormaliseError::field(name, "missing header"))
         };
+        let id = DeliveryId {
+            tenant: header("X-Shopify-Shop-Domain")?,
+            external_event_id: header("X-Shopify-Webhook-Id")?,
+            topic: header(TOPIC_HEADER)?,
+        };
+        let message = match &verified.facts {
+            Some(body) => Cow::Borrowed(body),
+            // A stored delivery read again: the same check, and a disagreement stays quarantined.
+            None => Cow::Owned(
+                body::read(Topic::parse(&id.topic), &verified.payload).unwrap_or_else(|mismatch| {
+                    Body::Unreadable(NormaliseError::field(TOPIC_HEADER, mismatch.problem()))
+                }),
+            ),
+        };
         Ok(Parsed {
-            id: DeliveryId {
-                tenant: header("X-Shopify-Shop-Domain")?,
-                external_event_id: header("X-Shopify-Webhook-Id")?,
-                topic: header("X-Shopify-Topic")?,
-            },
-            message: &verified.payload,
+            id,
+            message,
+            content: Some(Content::Payload),
         })
     }
 
     fn normalise(
         &self,
         id: &DeliveryId,
-        body: &[u8],
+        body: Cow<'_, Body>,
         ctx: &NormaliseContext,
     ) -> Result<Normalised<()>, NormaliseError> {
-        normalise::normalise(&id.topic, body, ctx)
+        normalise::normalise(&id.topic, &body, ctx)
     }
 
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
@@ -202,5 +241,73 @@ mod tests {
             ),
         );
         assert_eq!(tampered.map_err(|r| r.code), Err("signature_mismatch"));
+    }
+
+    fn signed(topic: &str, body: &str) -> WebhookRequest {
+        let mut req = request(body.as_bytes(), None);
+        req.headers.insert(TOPIC_HEADER, topic);
+        req.headers
+            .insert("X-Shopify-Shop-Domain", "shop.myshopify.com");
+        req.headers.insert("X-Shopify-Webhook-Id", "w1");
+        shopify(&["s"]).sign(&mut req).expect("sign");
+        req
+    }
+
+    const OPEN_ORDER: &str = r#"{"id":1,"currency":"USD","financial_status":"paid","cancelled_at":null,"line_items":[]}"#;
+
+    /// Issue 13: a signed order body under a topic it does not match is refused before anything
+    /// else sees it; under its own topic it is read once and handed to `parse`.
+    #[test]
+    fn verify_refuses_a_topic_the_signed_body_does_not_match() {
+        let connector = shopify(&["s"]);
+        let forged = signed("orders/cancelled", OPEN_ORDER);
+        let refused = connector.verify(&forged).map(|_| ()).expect_err("refused");
+        assert_eq!(
+            (refused.status, refused.code, refused.message.as_str()),
+            (
+                401,
+                "topic_mismatch",
+                "X-Shopify-Topic orders/cancelled does not match the signed body: cancelled_at is null"
+            )
+        );
+
+        let genuine = signed("orders/paid", OPEN_ORDER);
+        let verified = connector.verify(&genuine).expect("verifies");
+        assert!(matches!(verified.facts, Some(Body::Order(_))));
+        let parsed = connector.parse(&verified).expect("parse");
+        assert!(
+            matches!(parsed.message, Cow::Borrowed(Body::Order(_))),
+            "parse reuses the body verify read"
+        );
+        assert_eq!(
+            parsed.content,
+            Some(Content::Payload),
+            "the webhook id is unsigned"
+        );
+
+        // An unmapped topic is not read, and not refused.
+        let other = signed("customers/create", r#"{"id":7}"#);
+        let verified = connector.verify(&other).expect("verifies");
+        assert!(matches!(verified.facts, Some(Body::Unmapped)));
+    }
+
+    /// A stored delivery read again (`o2o replay`: no facts) gets the same check; a mismatch
+    /// stays in the quarantine with a reason naming the header.
+    #[test]
+    fn a_stored_delivery_is_checked_again_when_read() {
+        let connector = shopify(&["s"]);
+        let forged = signed("orders/cancelled", OPEN_ORDER);
+        let stored = Verified::body(&forged);
+        let parsed = connector.parse(&stored).expect("parse");
+        let ctx = NormaliseContext {
+            received_at: forged.received_at,
+        };
+        let error = connector
+            .normalise(&parsed.id, parsed.message, &ctx)
+            .expect_err("kept in the quarantine");
+        assert_eq!(
+            error.to_string(),
+            "X-Shopify-Topic: orders/cancelled does not match the signed body: cancelled_at is null"
+        );
     }
 }

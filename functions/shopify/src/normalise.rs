@@ -12,29 +12,104 @@ use o2o_core::event::{
 use o2o_core::fields::{self, join_names, non_empty};
 use o2o_core::money::{Currency, DecimalText, Money};
 
+use crate::body::Body;
 use crate::payload::{self, MoneySet};
 
 /// What a Shopify delivery becomes (fat webhooks: nothing to enrich).
 type Normalised = o2o_core::connector::Normalised<()>;
 
-/// Maps one delivery's `body` by its `X-Shopify-Topic`.
+/// The topics we map (`X-Shopify-Topic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// `orders/create` → `order.created`.
+    OrdersCreate,
+    /// `orders/updated` → `order.updated`.
+    OrdersUpdated,
+    /// `orders/paid` → `payment.succeeded`.
+    OrdersPaid,
+    /// `orders/cancelled` → `order.cancelled`.
+    OrdersCancelled,
+    /// `orders/fulfilled` → `fulfilment.updated`.
+    OrdersFulfilled,
+    /// `orders/partially_fulfilled` → `fulfilment.updated`.
+    OrdersPartiallyFulfilled,
+    /// `orders/edited` (the body is the edit) → `order.updated`.
+    OrdersEdited,
+    /// `refunds/create` (the body is the refund) → `order.refunded`.
+    RefundsCreate,
+}
+
+impl Topic {
+    /// Every mapped topic.
+    pub const ALL: [Topic; 8] = [
+        Topic::OrdersCreate,
+        Topic::OrdersUpdated,
+        Topic::OrdersPaid,
+        Topic::OrdersCancelled,
+        Topic::OrdersFulfilled,
+        Topic::OrdersPartiallyFulfilled,
+        Topic::OrdersEdited,
+        Topic::RefundsCreate,
+    ];
+
+    /// The mapped topic named `text`; `None` for the topics we ignore.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// Its name in `X-Shopify-Topic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::OrdersCreate => "orders/create",
+            Topic::OrdersUpdated => "orders/updated",
+            Topic::OrdersPaid => "orders/paid",
+            Topic::OrdersCancelled => "orders/cancelled",
+            Topic::OrdersFulfilled => "orders/fulfilled",
+            Topic::OrdersPartiallyFulfilled => "orders/partially_fulfilled",
+            Topic::OrdersEdited => "orders/edited",
+            Topic::RefundsCreate => "refunds/create",
+        }
+    }
+
+    /// The unified event it becomes.
+    pub fn event_type(self) -> EventType {
+        match self {
+            Topic::OrdersCreate => EventType::OrderCreated,
+            Topic::OrdersUpdated | Topic::OrdersEdited => EventType::OrderUpdated,
+            Topic::OrdersPaid => EventType::PaymentSucceeded,
+            Topic::OrdersCancelled => EventType::OrderCancelled,
+            Topic::OrdersFulfilled | Topic::OrdersPartiallyFulfilled => {
+                EventType::FulfilmentUpdated
+            }
+            Topic::RefundsCreate => EventType::OrderRefunded,
+        }
+    }
+}
+
+/// Maps one delivery's `body`, read for its `X-Shopify-Topic` (see [`crate::body`]).
 pub fn normalise(
     topic: &str,
-    body: &[u8],
+    body: &Body,
     ctx: &NormaliseContext,
 ) -> Result<Normalised, NormaliseError> {
-    let event_type = match topic {
-        "orders/create" => EventType::OrderCreated,
-        "orders/updated" => EventType::OrderUpdated,
-        "orders/paid" => EventType::PaymentSucceeded,
-        "orders/cancelled" => EventType::OrderCancelled,
-        "orders/fulfilled" | "orders/partially_fulfilled" => EventType::FulfilmentUpdated,
-        "orders/edited" => return order_edit(body, ctx).map(one),
-        "refunds/create" => return refund(body, ctx).map(one),
-        other => return Ok(Normalised::Ignored(format!("topic {other} is not mapped"))),
+    let Some(topic) = Topic::parse(topic) else {
+        return Ok(Normalised::Ignored(format!("topic {topic} is not mapped")));
     };
-    let raw: payload::Order = serde_json::from_slice(body)?;
-    let order = order(&raw)?;
+    let raw = match body {
+        Body::Order(raw) => raw,
+        Body::Edit(edit) => return order_edit(edit, ctx).map(one),
+        Body::Refund(raw) => return refund(raw, ctx).map(one),
+        Body::Unreadable(error) => return Err(error.clone()),
+        // `body::read` reads every mapped topic.
+        Body::Unmapped => {
+            return Err(NormaliseError::field(
+                "X-Shopify-Topic",
+                "the body was not read for this topic",
+            ));
+        }
+    };
+    let event_type = topic.event_type();
+    let order = order(raw)?;
     let occurred = match event_type {
         EventType::OrderCreated => raw.created_at.as_deref(),
         EventType::OrderCancelled => raw.cancelled_at.as_deref().or(raw.updated_at.as_deref()),
@@ -202,7 +277,7 @@ fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
         None
     };
     let items = raw
-        .line_items
+        .lines()
         .iter()
         .enumerate()
         .map(|(i, line)| item(i, line, currency))
@@ -402,8 +477,10 @@ fn fulfilment(raw: &payload::Order) -> Option<Fulfilment> {
     (fulfilment != Fulfilment::default()).then_some(fulfilment)
 }
 
-fn order_edit(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseError> {
-    let edit = serde_json::from_slice::<payload::OrderEditEnvelope>(body)?.order_edit;
+fn order_edit(
+    edit: &payload::OrderEdit,
+    ctx: &NormaliseContext,
+) -> Result<EventDraft, NormaliseError> {
     // The order changes when the edit is committed; `created_at` is when staff began it.
     let occurred_at = match edit.committed_at.as_deref() {
         Some(committed) => fields::rfc3339("order_edit.committed_at", committed)?,
@@ -415,7 +492,7 @@ fn order_edit(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, Normali
         status: None,
         // `staff_note` is the staff's note on the edit, not the buyer's order note: not mapped.
         order: Some(Order {
-            external_id: edit.order_id.0,
+            external_id: edit.order_id.0.clone(),
             version: Some(occurred_at.to_string()),
             ..Order::default()
         }),
@@ -424,15 +501,14 @@ fn order_edit(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, Normali
     })
 }
 
-fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseError> {
-    let raw: payload::Refund = serde_json::from_slice(body)?;
+fn refund(raw: &payload::Refund, ctx: &NormaliseContext) -> Result<EventDraft, NormaliseError> {
     let occurred_at = time_or(
         raw.processed_at.as_deref().or(raw.created_at.as_deref()),
         "processed_at",
         ctx,
     )?;
     let refunds: Vec<&payload::Transaction> = raw
-        .transactions
+        .transactions()
         .iter()
         .filter(|t| {
             t.kind.as_deref() == Some("refund")
@@ -456,8 +532,8 @@ fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseEr
                 .map_err(|e| NormaliseError::field(&field, e))?,
         });
     }
-    let mut items = Vec::with_capacity(raw.refund_line_items.len());
-    for (i, r) in raw.refund_line_items.iter().enumerate() {
+    let mut items = Vec::with_capacity(raw.lines().len());
+    for (i, r) in raw.lines().iter().enumerate() {
         let field = format!("refund_line_items[{i}].subtotal");
         let total = match (&r.subtotal_set, amount) {
             (Some(set), _) => Some(bag_money(&field, &set.shop_money)?),
@@ -493,7 +569,7 @@ fn refund(body: &[u8], ctx: &NormaliseContext) -> Result<EventDraft, NormaliseEr
         }),
         payment: None,
         refund: Some(Refund {
-            external_id: Some(raw.id.0),
+            external_id: Some(raw.id.0.clone()),
             amount,
             reason: non_empty(raw.note.as_deref()),
             items,

@@ -3,23 +3,24 @@
 use o2o_core::ids::IdText;
 use o2o_core::money::DecimalText;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// A money bag: `{"shop_money": {...}, "presentment_money": {...}}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct MoneySet {
     pub shop_money: MoneyAmount,
     pub presentment_money: Option<MoneyAmount>,
 }
 
 /// One side of a money bag.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct MoneyAmount {
     pub amount: DecimalText,
     pub currency_code: String,
 }
 
 /// The REST Order resource (orders/* topics).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Order {
     pub id: IdText,
     pub name: Option<String>,
@@ -40,8 +41,11 @@ pub struct Order {
     pub total_tip_received: Option<DecimalText>,
     pub total_price: Option<DecimalText>,
     pub total_price_set: Option<MoneySet>,
-    #[serde(default)]
-    pub line_items: Vec<LineItem>,
+    /// Absent in a body that is not an order (`body::read` refuses it under an order topic).
+    pub line_items: Option<Vec<LineItem>>,
+    /// Not a field of an order: present in refund, fulfillment and transaction bodies, which
+    /// `body::read` refuses under an order topic.
+    pub order_id: Option<IgnoredAny>,
     #[serde(default)]
     pub shipping_lines: Vec<ShippingLine>,
     pub shipping_address: Option<Address>,
@@ -55,8 +59,15 @@ pub struct Order {
     pub fulfillments: Vec<Fulfillment>,
 }
 
+impl Order {
+    /// The order's lines.
+    pub fn lines(&self) -> &[LineItem] {
+        self.line_items.as_deref().unwrap_or_default()
+    }
+}
+
 /// An order line.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct LineItem {
     pub id: Option<IdText>,
     pub sku: Option<String>,
@@ -74,21 +85,21 @@ pub struct LineItem {
 }
 
 /// A discount allocated to a line.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct DiscountAllocation {
     pub amount: DecimalText,
     pub amount_set: Option<MoneySet>,
 }
 
 /// A line-item property (`name: value`), e.g. a gift message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Property {
     pub name: String,
     pub value: Option<serde_json::Value>,
 }
 
 /// A shipping line.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ShippingLine {
     pub title: Option<String>,
     pub code: Option<String>,
@@ -96,7 +107,7 @@ pub struct ShippingLine {
 }
 
 /// A postal address.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Address {
     pub name: Option<String>,
     pub first_name: Option<String>,
@@ -112,7 +123,7 @@ pub struct Address {
 }
 
 /// The customer on an order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Customer {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -121,7 +132,7 @@ pub struct Customer {
 }
 
 /// A fulfillment (shipment).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Fulfillment {
     pub tracking_company: Option<String>,
     pub tracking_number: Option<String>,
@@ -129,21 +140,33 @@ pub struct Fulfillment {
 }
 
 /// The refunds/create payload (the REST Refund resource).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Refund {
     pub id: IdText,
     pub order_id: IdText,
     pub created_at: Option<String>,
     pub processed_at: Option<String>,
     pub note: Option<String>,
-    #[serde(default)]
-    pub refund_line_items: Vec<RefundLineItem>,
-    #[serde(default)]
-    pub transactions: Vec<Transaction>,
+    /// Always present in a refund (possibly empty); `body::read` refuses a body without it.
+    pub refund_line_items: Option<Vec<RefundLineItem>>,
+    /// Always present in a refund (possibly empty); `body::read` refuses a body without it.
+    pub transactions: Option<Vec<Transaction>>,
+}
+
+impl Refund {
+    /// The refunded lines.
+    pub fn lines(&self) -> &[RefundLineItem] {
+        self.refund_line_items.as_deref().unwrap_or_default()
+    }
+
+    /// The refund's transactions.
+    pub fn transactions(&self) -> &[Transaction] {
+        self.transactions.as_deref().unwrap_or_default()
+    }
 }
 
 /// A refunded line.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RefundLineItem {
     pub quantity: u32,
     pub subtotal: Option<DecimalText>,
@@ -152,7 +175,7 @@ pub struct RefundLineItem {
 }
 
 /// A payment transaction.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Transaction {
     pub kind: Option<String>,
     pub status: Option<String>,
@@ -162,13 +185,13 @@ pub struct Transaction {
 }
 
 /// The orders/edited payload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct OrderEditEnvelope {
     pub order_edit: OrderEdit,
 }
 
 /// An order edit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct OrderEdit {
     pub order_id: IdText,
     pub created_at: Option<String>,

@@ -124,6 +124,8 @@ impl Connector for TikTokShop {
                 topic: envelope.kind.0.clone(),
             },
             message: envelope,
+            // The signature covers the whole body, the notification id included.
+            content: None,
         })
     }
 

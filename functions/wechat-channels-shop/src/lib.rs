@@ -156,6 +156,8 @@ impl Connector for WeChatChannelsShop {
                 topic: event,
             },
             message,
+            // The plaintext is signed whole (order id, event, time): a replay keeps its id.
+            content: None,
         })
     }
 
@@ -265,6 +267,34 @@ mod tests {
             shop.handshake(&request("POST", query, "", 1)).is_none(),
             "a POST is no handshake"
         );
+    }
+
+    /// A signed `timestamp` at the edges of `i64` is refused as outside the window; the window
+    /// check used to overflow on `-9223372036854775808` (found by tests/fuzz.rs).
+    #[test]
+    fn refuses_signed_timestamps_at_the_edges_of_i64() {
+        let shop = connector(&[]);
+        let table = dev_table("wechat-channels-shop");
+        let setting = |name: &str| table[name].as_str().expect("a dev setting").to_owned();
+        let key = crypto::AesKey::from_encoding_aes_key(&setting("encoding_aes_key")).expect("key");
+        let plain = br#"{"ToUserName":"gh_x","Event":"channels_ec_order_new"}"#;
+        let encrypted = crypto::encrypt(&key, b"0123456789abcdef", plain, &setting("app_id"));
+        let body = json!({ "Encrypt": encrypted }).to_string();
+        for signed_at in [i64::MIN, i64::MIN + 1, -377_705_116_801, i64::MAX] {
+            let timestamp = signed_at.to_string();
+            let signature =
+                crypto::sorted_sha1_hex(&[&setting("token"), &timestamp, "1", &encrypted]);
+            let query = format!("timestamp={timestamp}&nonce=1&msg_signature={signature}");
+            let refused = shop
+                .verify(&request("POST", &query, &body, 1_767_225_600))
+                .map(|_| ())
+                .map_err(|r| (r.status, r.code));
+            assert_eq!(
+                refused,
+                Err((401, "timestamp_outside_window")),
+                "{timestamp}"
+            );
+        }
     }
 
     /// Official JSON-mode vector: Tencent's `workweixin/weworkapi_golang`

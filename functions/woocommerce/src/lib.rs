@@ -9,8 +9,8 @@ mod normalise;
 mod payload;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
-    Verified,
+    ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
+    Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::settings::{Secrets, SettingsError};
@@ -21,6 +21,8 @@ use serde::Deserialize;
 
 /// The header carrying the base64 HMAC-SHA256 of the raw body.
 pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
+/// The header naming the topic (`order.updated`); not covered by the signature.
+pub const TOPIC_HEADER: &str = "X-WC-Webhook-Topic";
 
 static INFO: ChannelInfo = ChannelInfo {
     id: "woocommerce",
@@ -79,22 +81,36 @@ impl Connector for WooCommerce {
         is_ping(req).then(|| Ok(Reply::empty_ok()))
     }
 
+    /// The signature covers the body only, not the topic header. The one topic whose meaning a
+    /// captured body could be given is `order.deleted` (`order.cancelled` from nothing but an
+    /// id): a body that is a whole order under it is refused (401 `topic_mismatch`). Refused,
+    /// not quarantined: the delivery as presented is not what WooCommerce signed.
     fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {
         self.signature.verify(req)?;
+        if req.headers.get(TOPIC_HEADER) == Some(normalise::ORDER_DELETED)
+            && normalise::is_whole_order(&req.body)
+        {
+            return Err(Rejection::unauthorized(
+                "topic_mismatch",
+                format!("{TOPIC_HEADER} {}", normalise::DELETED_MISMATCH),
+            ));
+        }
         Ok(Verified::body(req))
     }
 
     /// WooCommerce's delivery id changes on every attempt, so the key is derived from the content:
-    /// the same order snapshot delivered twice on one topic is one delivery.
+    /// the same order snapshot delivered twice on one topic is one delivery. The site comes from
+    /// `X-WC-Webhook-Source`, which is not signed: the content key (the body, without the site)
+    /// makes the same snapshot replayed under another site a duplicate too.
     fn parse<'v>(&self, verified: &'v Verified<'_>) -> Result<Parsed<&'v [u8]>, NormaliseError> {
         let headers = &verified.request.headers;
         let source = headers
             .get("X-WC-Webhook-Source")
             .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Source", "missing header"))?;
         let topic = headers
-            .get("X-WC-Webhook-Topic")
+            .get(TOPIC_HEADER)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| NormaliseError::field("X-WC-Webhook-Topic", "missing header"))?;
+            .ok_or_else(|| NormaliseError::field(TOPIC_HEADER, "missing header"))?;
         Ok(Parsed {
             id: DeliveryId {
                 tenant: site_id(source),
@@ -102,6 +118,7 @@ impl Connector for WooCommerce {
                 topic: topic.to_owned(),
             },
             message: &verified.payload,
+            content: Some(Content::Payload),
         })
     }
 
@@ -201,5 +218,55 @@ mod tests {
         assert_eq!(a.tenant, "shop.example.com");
         assert_eq!(a.external_event_id, b.external_event_id);
         assert_ne!(a.external_event_id, c.external_event_id);
+    }
+
+    /// `X-WC-Webhook-Topic` is not signed: a whole order (with its status) under `order.deleted`
+    /// would become an `order.cancelled`. The genuine deleted body is only an id.
+    #[test]
+    fn a_whole_order_under_order_deleted_is_refused() {
+        let creds = woocommerce("s");
+        let signed = |topic: &str, body: &[u8]| {
+            let mut req = request(
+                body,
+                &[
+                    ("X-WC-Webhook-Source", "https://shop.example.com/"),
+                    (TOPIC_HEADER, topic),
+                ],
+            );
+            creds.sign(&mut req).expect("sign");
+            req
+        };
+        let order = br#"{"id":727,"status":"processing","currency":"USD","line_items":[]}"#;
+        let refused = creds
+            .verify(&signed("order.deleted", order))
+            .map(|_| ())
+            .expect_err("refused");
+        assert_eq!(
+            (refused.status, refused.code, refused.message.as_str()),
+            (
+                401,
+                "topic_mismatch",
+                "X-WC-Webhook-Topic order.deleted does not match the signed body: it is a whole order, not a deleted order's id"
+            )
+        );
+        for (topic, body) in [
+            ("order.deleted", &br#"{"id":733}"#[..]),
+            ("order.updated", &order[..]),
+            ("order.deleted", &b"not json"[..]),
+        ] {
+            assert!(creds.verify(&signed(topic, body)).is_ok(), "{topic}");
+        }
+        // Read again from a store, the same body stays out of the events.
+        let stored = signed("order.deleted", order);
+        let (_, normalised) = o2o_testkit::samples::read(&creds, &stored).expect("parse");
+        assert_eq!(
+            normalised.map(|_| ()).map_err(|e| e.to_string()),
+            Err("X-WC-Webhook-Topic: order.deleted does not match the signed body: it is a whole order, not a deleted order's id".to_owned())
+        );
+        // The site is not signed: the content key (body and topic, no site) catches a replay
+        // under another site.
+        let verified = Verified::body(&stored);
+        let parsed = creds.parse(&verified).expect("parse");
+        assert_eq!(parsed.content, Some(Content::Payload));
     }
 }

@@ -18,6 +18,28 @@ use crate::payload;
 /// What a WooCommerce delivery becomes (fat webhooks: nothing to enrich).
 type Normalised = o2o_core::connector::Normalised<()>;
 
+/// The topic whose body is only the deleted order's id.
+pub const ORDER_DELETED: &str = "order.deleted";
+
+/// The header naming the topic, as errors name it.
+const TOPIC: &str = "X-WC-Webhook-Topic";
+
+/// Why a whole order under `order.deleted` is refused (or, read again from a store, kept in the
+/// quarantine).
+pub const DELETED_MISMATCH: &str =
+    "order.deleted does not match the signed body: it is a whole order, not a deleted order's id";
+
+/// Whether a body is a whole order (it has a `status`) rather than the `{"id": …}` WooCommerce
+/// sends for `order.deleted` (`WC_Webhook::build_payload`: "If a resource has been deleted,
+/// just include the ID in the payload"). A body that is not JSON is not one.
+pub fn is_whole_order(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        status: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Status>(body).is_ok_and(|b| b.status.is_some())
+}
+
 /// Maps one delivery's `body` by its `X-WC-Webhook-Topic`.
 pub fn normalise(
     topic: &str,
@@ -31,7 +53,11 @@ pub fn normalise(
         return Ok(Normalised::Ignored(format!("topic {topic} is not mapped")));
     }
     let raw: payload::Order = serde_json::from_slice(body)?;
-    if topic == "order.deleted" {
+    if topic == ORDER_DELETED {
+        // `verify` refuses this on receipt; a stored delivery read again is checked here.
+        if raw.status.is_some() {
+            return Err(NormaliseError::field(TOPIC, DELETED_MISMATCH));
+        }
         // The body is only `{"id": …}`: the order is gone from the shop. Nothing else is known
         // (not even its last status), so nothing else is stated.
         return Ok(one(EventDraft {

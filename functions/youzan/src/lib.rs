@@ -8,6 +8,7 @@
 //! secondary and cited where used ([`signature`], `normalise`, `docs/platforms/youzan.md`).
 
 mod fulfilment;
+pub mod legacy;
 mod normalise;
 mod payload;
 pub mod signature;
@@ -15,8 +16,8 @@ pub mod signature;
 use std::borrow::Cow;
 
 use o2o_core::connector::{
-    ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
-    Verified,
+    ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
+    Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::settings::{Identifier, Secrets, SettingsError};
@@ -97,11 +98,20 @@ impl Connector for Youzan {
         is_health_check(req).then(|| Ok(self.ack()))
     }
 
+    /// `Event-Sign` covers the whole body. The legacy `sign` covers `msg` only: the envelope
+    /// must then agree with it ([`legacy`]), or the delivery is refused with 401
+    /// (`type_mismatch`, `id_mismatch`, `status_mismatch`), like a bad signature, since it is
+    /// not what Youzan signed.
     fn verify<'r>(
         &self,
         req: &'r WebhookRequest,
     ) -> Result<Verified<'r, Option<Envelope>>, Rejection> {
         let envelope = signature::verify(req, self.client_id.as_str(), &self.secrets)?;
+        if signature::event_sign(req).is_none()
+            && let Some(envelope) = &envelope
+        {
+            legacy::check(envelope).map_err(|d| Rejection::unauthorized(d.code, d.message()))?;
+        }
         Ok(Verified {
             facts: envelope,
             ..Verified::body(req)
@@ -109,14 +119,26 @@ impl Connector for Youzan {
     }
 
     /// Tenant: the URL's tenant, else `kdt_id` (the shop). Event id: `msg_id`, else
-    /// `{id}:{version}` (older messages have no `msg_id`), else a hash of the body.
+    /// `{id}:{version}` (older messages have no `msg_id`), else a hash of the body. Under the
+    /// legacy `sign` none of these is signed: the content key (type and signed `msg`) makes a
+    /// captured message re-posted under a fresh `msg_id` or another shop a duplicate.
     fn parse<'v>(
         &self,
         verified: &'v Verified<'_, Option<Envelope>>,
     ) -> Result<Parsed<Cow<'v, Envelope>>, NormaliseError> {
+        let legacy = signature::event_sign(verified.request).is_none();
         let envelope = match &verified.facts {
             Some(envelope) => Cow::Borrowed(envelope),
-            None => Cow::Owned(serde_json::from_slice(&verified.payload)?),
+            None => {
+                let envelope: Envelope = serde_json::from_slice(&verified.payload)?;
+                // A stored delivery read again: the same check as `verify`'s, so a disagreement
+                // stays in the quarantine.
+                if legacy {
+                    legacy::check(&envelope)
+                        .map_err(|d| NormaliseError::field(d.field, d.problem()))?;
+                }
+                Cow::Owned(envelope)
+            }
         };
         let tenant = match (&verified.request.path_tenant, &envelope.kdt_id) {
             (Some(tenant), _) => tenant.clone(),
@@ -134,6 +156,12 @@ impl Connector for Youzan {
             (None, Some(id), Some(version)) => format!("{id}:{version}"),
             _ => format!("sha256:{}", sha256_hex(&verified.payload)),
         };
+        let content = match &envelope.msg {
+            Some(Value::String(msg)) if legacy && !envelope.test => {
+                Some(Content::Sha256(sha256_hex(msg.as_bytes())))
+            }
+            _ => None,
+        };
         Ok(Parsed {
             id: DeliveryId {
                 tenant,
@@ -141,6 +169,7 @@ impl Connector for Youzan {
                 topic,
             },
             message: envelope,
+            content,
         })
     }
 
@@ -389,5 +418,74 @@ mod tests {
             None
         );
         assert_eq!(connector.ack().content_type, "application/json");
+    }
+
+    /// A legacy-signed TradeCreate (`sign` over `msg` only) of order E1, with `kind` as its type.
+    fn legacy_delivery(kind: &str, msg_id: &str) -> WebhookRequest {
+        let body = format!(
+            r#"{{"client_id":"cid123","id":"E1","kdt_id":1,"msg":"MSG","msg_id":"{msg_id}","sign":"","status":"WAIT_BUYER_PAY","test":false,"type":"trade_TradeCreate"}}"#
+        )
+        .replace("MSG", LEGACY_MSG);
+        let mut req = request(&body, None);
+        youzan("cid123", &["sekret"]).sign(&mut req).expect("sign");
+        // Re-typing after signing: the legacy `sign` covers `msg` only, so it still verifies.
+        let text = String::from_utf8(req.body).expect("utf8");
+        req.body = text.replace("trade_TradeCreate", kind).into_bytes();
+        req
+    }
+
+    /// `{"full_order_info":{"order_info":{"tid":"E1","status":"WAIT_BUYER_PAY",…}}}`, URL-encoded.
+    const LEGACY_MSG: &str = "%7B%22full_order_info%22%3A%7B%22order_info%22%3A%7B%22tid%22%3A%22E1%22%2C%22status%22%3A%22WAIT_BUYER_PAY%22%2C%22created%22%3A%222025-06-18%2009%3A30%3A12%22%7D%7D%7D";
+
+    /// Issue 13 (a): the legacy `sign` does not cover `type`; a re-typed message is refused by
+    /// `verify`, and the genuine one is keyed by its signed `msg` as well as its `msg_id`.
+    #[test]
+    fn a_legacy_message_re_typed_is_refused_and_the_genuine_one_has_a_content_key() {
+        let connector = youzan("cid123", &["sekret"]);
+        let genuine = legacy_delivery("trade_TradeCreate", "m1");
+        let verified = connector.verify(&genuine).expect("verifies");
+        let parsed = connector.parse(&verified).expect("parse");
+        assert_eq!(
+            parsed.content,
+            Some(Content::Sha256(sha256_hex(LEGACY_MSG.as_bytes()))),
+            "the content key hashes the signed msg, not the envelope"
+        );
+        let other_id = legacy_delivery("trade_TradeCreate", "m2");
+        let other_verified = connector.verify(&other_id).expect("verifies");
+        let reparsed = connector.parse(&other_verified).expect("parse");
+        assert_eq!(
+            reparsed.content, parsed.content,
+            "a fresh msg_id is the same content"
+        );
+
+        let forged = legacy_delivery("trade_TradeClose", "m3");
+        let refused = connector.verify(&forged).map(|_| ()).expect_err("refused");
+        assert_eq!(
+            (refused.status, refused.code, refused.message.as_str()),
+            (
+                401,
+                "type_mismatch",
+                "type does not match the signed msg: its order is not closed"
+            )
+        );
+        // Read again from a store (no facts), the same check keeps it out of the events.
+        assert_eq!(
+            connector
+                .parse(&Verified::body(&forged))
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err("type: does not match the signed msg: its order is not closed".to_owned())
+        );
+    }
+
+    /// `Event-Sign` covers the whole body (type and msg_id included): no cross-check, no
+    /// content key.
+    #[test]
+    fn an_event_sign_delivery_needs_no_content_key() {
+        let connector = youzan("cid123", &["sekret"]);
+        let req = request(HEADER_BODY, Some(HEADER_SIGN));
+        let verified = connector.verify(&req).expect("verifies");
+        let parsed = connector.parse(&verified).expect("parse");
+        assert_eq!(parsed.content, None);
     }
 }

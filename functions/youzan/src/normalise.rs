@@ -27,6 +27,49 @@ const CURRENCY: &str = "CNY";
 /// What a Youzan delivery becomes (fat messages: nothing to enrich).
 type Normalised = o2o_core::connector::Normalised<()>;
 
+/// The message types we map (`type`), each what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `trade_TradeCreate` → `order.created`.
+    Create,
+    /// `trade_TradePaid`, `trade_TradeBuyerPay` → `payment.succeeded`.
+    Paid,
+    /// `trade_TradeSellerShip` → `fulfilment.updated`.
+    SellerShip,
+    /// `trade_TradePartlySellerShip` → `fulfilment.updated`.
+    PartlySellerShip,
+    /// `trade_TradeSuccess` → `order.completed`.
+    Success,
+    /// `trade_TradeClose` → `order.cancelled`.
+    Close,
+    /// `trade_TradeMemoModified` → `order.updated`.
+    MemoModified,
+    /// The refund messages → `order.refunded`.
+    Refund,
+}
+
+impl Kind {
+    /// The mapped kind of message type `kind`; `None` for the types we ignore.
+    pub fn of(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "trade_TradeCreate" => Kind::Create,
+            "trade_TradePaid" | "trade_TradeBuyerPay" => Kind::Paid,
+            "trade_TradeSellerShip" => Kind::SellerShip,
+            "trade_TradePartlySellerShip" => Kind::PartlySellerShip,
+            "trade_TradeSuccess" => Kind::Success,
+            "trade_TradeClose" => Kind::Close,
+            "trade_TradeMemoModified" => Kind::MemoModified,
+            // Money went back to the buyer: the seller agreed (refund only) or the return was
+            // received, in the legacy and the newer (msg as an object) refund messages.
+            "trade_refund_RefundSuccess"
+            | "trade_refund_RefundSellerAgree"
+            | "youzan_trade_RefundSuccess"
+            | "youzan_trade_RefundSellerAgree" => Kind::Refund,
+            _ => return None,
+        })
+    }
+}
+
 /// Maps one message by its `type` (`topic`).
 pub fn normalise(
     topic: &str,
@@ -36,26 +79,19 @@ pub fn normalise(
     if envelope.test {
         return Ok(Normalised::Ignored("test delivery".into()));
     }
-    let event_type = match topic {
-        "trade_TradeCreate" => EventType::OrderCreated,
-        "trade_TradePaid" | "trade_TradeBuyerPay" => EventType::PaymentSucceeded,
-        "trade_TradeSellerShip" | "trade_TradePartlySellerShip" => EventType::FulfilmentUpdated,
-        "trade_TradeSuccess" => EventType::OrderCompleted,
-        "trade_TradeClose" => EventType::OrderCancelled,
-        "trade_TradeMemoModified" => EventType::OrderUpdated,
-        // Money went back to the buyer: the seller agreed (refund only) or the return was
-        // received, in the legacy and the newer (msg as an object) refund messages.
-        "trade_refund_RefundSuccess"
-        | "trade_refund_RefundSellerAgree"
-        | "youzan_trade_RefundSuccess"
-        | "youzan_trade_RefundSellerAgree" => {
-            return refund(envelope, ctx).map(one);
-        }
-        other => {
-            return Ok(Normalised::Ignored(format!(
-                "message type {other} is not mapped"
-            )));
-        }
+    let Some(kind) = Kind::of(topic) else {
+        return Ok(Normalised::Ignored(format!(
+            "message type {topic} is not mapped"
+        )));
+    };
+    let event_type = match kind {
+        Kind::Create => EventType::OrderCreated,
+        Kind::Paid => EventType::PaymentSucceeded,
+        Kind::SellerShip | Kind::PartlySellerShip => EventType::FulfilmentUpdated,
+        Kind::Success => EventType::OrderCompleted,
+        Kind::Close => EventType::OrderCancelled,
+        Kind::MemoModified => EventType::OrderUpdated,
+        Kind::Refund => return refund(envelope, ctx).map(one),
     };
     let msg: TradeMsg = decode_msg(envelope)?;
     let draft = match &msg.full_order_info {
@@ -98,7 +134,7 @@ fn money(field: &str, amount: Option<&DecimalText>) -> Result<Option<Money>, Nor
 }
 
 /// Youzan's main order status → the unified one; unknown statuses are omitted.
-fn status(text: Option<&str>) -> Option<OrderStatus> {
+pub(crate) fn status(text: Option<&str>) -> Option<OrderStatus> {
     Some(match text? {
         "WAIT_BUYER_PAY" | "WAIT_PAY_RETURN" => OrderStatus::PendingPayment,
         "TRADE_PAID" | "WAIT_CONFIRM" | "WAIT_GROUP" | "WAIT_SELLER_SEND_GOODS" => {

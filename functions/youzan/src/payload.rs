@@ -224,7 +224,7 @@ pub struct RefundMsg {
 /// Reads a string, number or boolean as text; `null`, `""`, objects and arrays are absent.
 /// Numbers keep their exact digits (`serde_json` numbers are not rounded when printed back:
 /// integers are held as `u64`/`i64`, so ids above 2^53 stay exact).
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(value_text(&Value::deserialize(d)?))
 }
 

@@ -94,6 +94,25 @@ pub struct Parsed<M> {
     pub id: DeliveryId,
     /// The connector's typed reading of the payload, which `normalise` consumes.
     pub message: M,
+    /// What identifies it by its authenticated content, where its platform event id is not
+    /// authenticated (a header, an unsigned envelope field): the pipeline then claims a second
+    /// key, [`IdempotencyKey::content`](crate::key::IdempotencyKey::content), and answers the
+    /// same content arriving again under a fresh id as a duplicate. `None` where the signature
+    /// covers the event id (a replayed body then carries its old id and is a duplicate anyway).
+    pub content: Option<Content>,
+}
+
+/// Which authenticated bytes identify a delivery's content (see [`Parsed::content`]). With the
+/// topic (cross-checked against them, see ARCHITECTURE.md) they form its content key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// The authenticated payload itself: the signature covers the whole body (Shopify,
+    /// WooCommerce), and a platform's retry repeats it byte for byte.
+    Payload,
+    /// The lower-case hex SHA-256 of the part the signature covers, where that is less than the
+    /// payload and the rest changes between retries (Youzan's legacy `sign` covers `msg`, not
+    /// the envelope with its retry counter).
+    Sha256(String),
 }
 
 /// One unified event before the pipeline stamps ids, times and source.
@@ -255,6 +274,12 @@ pub trait Connector: Send + Sync + Sized + 'static {
     /// Checks that a `POST` really comes from the platform, over the exact raw bytes, and returns
     /// what it authenticated (decrypted where the platform encrypts). Nothing else looks at an
     /// unverified request.
+    ///
+    /// A field outside the signature that decides what the delivery means (Shopify's topic
+    /// header, Youzan's legacy envelope) must agree with the authenticated content: `verify`
+    /// cross-checks it and refuses a disagreement like a bad signature (401, nothing stored),
+    /// since the delivery as presented is not what the platform signed (ARCHITECTURE.md, "What
+    /// the signature must cover").
     fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r, Self::Facts>, Rejection>;
 
     /// Opens a delivery stored by an earlier version without its authenticated payload (see

@@ -5,6 +5,10 @@
 //! spans `orders/create` and `orders/paid`). An authenticated payload that cannot be parsed is
 //! keyed by its content: `{channel}:{path tenant or _}:unparsed:sha256:{hex of the body}`.
 //!
+//! A delivery whose platform event id is not authenticated also has a **content key**,
+//! `{channel}#content:{topic}:sha256:{hex of its authenticated content}` ([`IdempotencyKey::content`]),
+//! claimed beside its key so that the same signed content replayed under a fresh id adds nothing.
+//!
 //! The format is a compatibility promise: stores remember completed keys for 7 days, and a key
 //! that changed between two versions would turn every redelivery after an upgrade into a
 //! duplicate event (`tests/pinned.rs` pins them for every sample).
@@ -38,6 +42,18 @@ impl IdempotencyKey {
             external_event_id: format!("sha256:{}", sha256_hex(body)),
             topic: "unparsed".to_owned(),
         }
+    }
+
+    /// The content key of a delivery of `channel` on `topic` whose authenticated content (see
+    /// [`Content`](crate::connector::Content)) has the SHA-256 `sha256_hex`:
+    /// `{channel}#content:{topic}:sha256:{hex}`.
+    ///
+    /// It holds no tenant on purpose: where the event id is unsigned the tenant usually is too
+    /// (Shopify's shop-domain header, Youzan's legacy `kdt_id`), and a captured body replayed
+    /// under another shop must meet its first delivery. The `#` keeps it apart from every
+    /// delivery key, which starts with the (kebab-case) channel id and a `:`.
+    pub fn content(channel: &str, topic: &str, sha256_hex: &str) -> Self {
+        Self(format!("{channel}#content:{topic}:sha256:{sha256_hex}"))
     }
 
     /// A key read back from a store or a queued delivery (made by [`new`](Self::new) then).
@@ -87,6 +103,15 @@ mod tests {
         // "https://github.com/o2o-connectors/o2o-connectors/event"), key + "#0")`.
         assert_eq!(key.event_id(0), "ca8e1630-d662-502c-84db-16eaf9642b3e");
         assert_ne!(key.event_id(0), key.event_id(1));
+        let content = IdempotencyKey::content("shopify", "orders/create", &sha256_hex(b""));
+        assert_eq!(
+            content.as_str(),
+            "shopify#content:orders/create:sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert!(
+            !content.as_str().starts_with("shopify:"),
+            "apart from delivery keys"
+        );
         let unparsed = IdempotencyKey::new("x", &IdempotencyKey::unparsed_delivery(None, b""));
         assert_eq!(
             unparsed.as_str(),

@@ -21,8 +21,8 @@ pub mod signature;
 pub mod timestamp;
 
 pub use connector::{
-    ChannelInfo, Connector, DeliveryId, EnrichError, EventDraft, NormaliseContext, NormaliseError,
-    Normalised, Parsed, Verified,
+    ChannelInfo, Connector, Content, DeliveryId, EnrichError, EventDraft, NormaliseContext,
+    NormaliseError, Normalised, Parsed, Verified,
 };
 pub use event::UnifiedOrderEvent;
 pub use key::IdempotencyKey;

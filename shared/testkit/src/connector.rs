@@ -111,6 +111,7 @@ impl Connector for TestConnector {
                 topic: "orders".to_owned(),
             },
             message: body,
+            content: None,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Steps 2–8 of a webhook request: handshake, method, verify, then for each record parse,
 //! claim, normalise, enqueue, complete and acknowledge.
 
-use crate::connector::{Connector, NormaliseContext, Verified};
+use crate::connector::{Connector, Content, DeliveryId, NormaliseContext, Verified};
 use crate::key::IdempotencyKey;
 use crate::pipeline::route::Routed;
 use crate::pipeline::{Handled, Outcome, Pipeline, Processed};
@@ -101,10 +101,11 @@ impl Pipeline<'_> {
         let info = C::info();
         let req = verified.request;
         // 4. Parse; an authenticated payload we cannot read is quarantined under a content key.
-        let (id, message) = match connector.parse(verified) {
-            Ok(parsed) => (parsed.id, Ok(parsed.message)),
+        let (id, content, message) = match connector.parse(verified) {
+            Ok(parsed) => (parsed.id, parsed.content, Ok(parsed.message)),
             Err(e) => (
                 IdempotencyKey::unparsed_delivery(req.path_tenant.as_deref(), &req.body),
+                None,
                 Err(e),
             ),
         };
@@ -127,24 +128,27 @@ impl Pipeline<'_> {
                     outcome: Outcome::Duplicate {
                         key: claim.key,
                         payload_differs: payload_hash != claim.payload_hash,
+                        content: None,
                     },
                     records: 1,
                 };
             }
-            Ok(ClaimOutcome::InProgress) => {
-                let rejection = Rejection::new(
-                    409,
-                    "in_progress",
-                    "this delivery is being processed; retry later",
-                );
-                return Handled {
-                    reply: rejection.to_reply(),
-                    outcome: Outcome::InProgress { key: claim.key },
-                    records: 1,
-                };
-            }
+            Ok(ClaimOutcome::InProgress) => return in_progress(claim.key),
             Err(error) => return failed(Some(claim.key), error),
         }
+
+        // 5b. Claim the content key too, where the event id is not authenticated: the same
+        // signed content under a fresh id is a replay (or a platform's copy), and adds nothing.
+        let content_key = match content {
+            None => None,
+            Some(content) => match self
+                .claim_content(info.id, &id, content, verified, &claim)
+                .await
+            {
+                Ok(content_key) => Some(content_key),
+                Err(handled) => return *handled,
+            },
+        };
         let key = claim.key;
 
         // 6. Normalise.
@@ -165,13 +169,27 @@ impl Pipeline<'_> {
         // 7. Enqueue.
         let processed = match self.dispatch(route).await {
             Ok(processed) => processed,
-            Err(error) => return self.release_and_fail(key, error).await,
+            Err(error) => {
+                return self
+                    .release_and_fail(key, content_key.as_ref(), error)
+                    .await;
+            }
         };
 
-        // 8. Complete, then acknowledge.
+        // 8. Complete (the content key first: once the delivery's own key is completed its
+        // redeliveries never reach the content key), then acknowledge.
         let ack = connector.ack();
+        if let Some(content_key) = &content_key
+            && let Err(error) = self
+                .store
+                .complete(content_key, &ack, claim.expires_at)
+                .await
+        {
+            return self.release_and_fail(key, Some(content_key), error).await;
+        }
         if let Err(error) = self.store.complete(&key, &ack, claim.expires_at).await {
-            return self.release_and_fail(key, error).await;
+            // A completed content key stays: the retry is answered as its duplicate.
+            return self.release_and_fail(key, None, error).await;
         }
         Handled {
             reply: ack,
@@ -183,16 +201,97 @@ impl Pipeline<'_> {
         }
     }
 
-    async fn release_and_fail(&self, key: IdempotencyKey, error: PortError) -> Handled {
-        // If the release fails too, the claim still expires after `in_progress_seconds`.
-        let error = match self.store.release(&key).await {
-            Ok(()) => error,
-            Err(release) => PortError::ReleaseFailed {
-                error: Box::new(error),
-                release: Box::new(release),
-            },
+    /// Claims the content key of a delivery whose own key (`claim`) this request holds. `Err` is
+    /// the answer when the content is done or busy elsewhere, or the store failed; the delivery's
+    /// own key is released first, so nothing records the unauthenticated id of a replay.
+    async fn claim_content<F>(
+        &self,
+        channel: &str,
+        id: &DeliveryId,
+        content: Content,
+        verified: &Verified<'_, F>,
+        claim: &Claim,
+    ) -> Result<IdempotencyKey, Box<Handled>> {
+        let sha256 = match content {
+            // The body's hash is at hand already.
+            Content::Payload if !verified.payload_differs() => claim.payload_hash.clone(),
+            Content::Payload => sha256_hex(&verified.payload),
+            Content::Sha256(hex) => hex,
         };
+        let content_claim = Claim {
+            key: IdempotencyKey::content(channel, &id.topic, &sha256),
+            ..claim.clone()
+        };
+        let answer = match self.store.claim(&content_claim).await {
+            Ok(ClaimOutcome::Claimed) => return Ok(content_claim.key),
+            Ok(ClaimOutcome::Completed { ack, payload_hash }) => Handled {
+                reply: ack,
+                outcome: Outcome::Duplicate {
+                    key: claim.key.clone(),
+                    payload_differs: payload_hash != claim.payload_hash,
+                    content: Some(content_claim.key),
+                },
+                records: 1,
+            },
+            Ok(ClaimOutcome::InProgress) => in_progress(claim.key.clone()),
+            Err(error) => failed(Some(claim.key.clone()), error),
+        };
+        let key = Some(claim.key.clone());
+        Err(Box::new(
+            match (self.store.release(&claim.key).await, answer) {
+                (Ok(()), answer) => answer,
+                // The claim then expires after `in_progress_seconds`; until then a retry gets 409.
+                (
+                    Err(release),
+                    Handled {
+                        outcome: Outcome::Failed { error, .. },
+                        ..
+                    },
+                ) => failed(
+                    key,
+                    PortError::ReleaseFailed {
+                        error: Box::new(error),
+                        release: Box::new(release),
+                    },
+                ),
+                (Err(release), _) => failed(key, release),
+            },
+        ))
+    }
+
+    /// Releases the delivery's key (and its content key, when this request claimed one) and
+    /// answers 503.
+    async fn release_and_fail(
+        &self,
+        key: IdempotencyKey,
+        content_key: Option<&IdempotencyKey>,
+        error: PortError,
+    ) -> Handled {
+        // If a release fails too, the claim still expires after `in_progress_seconds`.
+        let mut error = error;
+        for claimed in content_key.into_iter().chain([&key]) {
+            if let Err(release) = self.store.release(claimed).await {
+                error = PortError::ReleaseFailed {
+                    error: Box::new(error),
+                    release: Box::new(release),
+                };
+            }
+        }
         failed(Some(key), error)
+    }
+}
+
+/// 409: another request is processing the delivery (or its content); the platform retries.
+fn in_progress(key: IdempotencyKey) -> Handled {
+    let rejection = Rejection::new(
+        409,
+        "in_progress",
+        "this delivery is being processed; retry later",
+    );
+    Handled {
+        reply: rejection.to_reply(),
+        outcome: Outcome::InProgress { key },
+        records: 1,
     }
 }
 

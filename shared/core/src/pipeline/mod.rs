@@ -9,6 +9,8 @@
 mod ingest;
 mod process;
 mod route;
+#[cfg(test)]
+mod tests;
 
 use crate::key::IdempotencyKey;
 use crate::ports::{IdempotencyStore, PortError, Queues};
@@ -125,6 +127,10 @@ pub enum Outcome {
         key: IdempotencyKey,
         /// The same key arrived with a different body (worth a look: a platform bug or a replay).
         payload_differs: bool,
+        /// The content key that was already claimed, when the delivery's own key was new but its
+        /// authenticated content had been processed under another id (a captured delivery
+        /// replayed under a fresh id); `None` for a plain redelivery.
+        content: Option<IdempotencyKey>,
     },
     /// Being processed by another request; the platform was told to retry (409).
     InProgress {
@@ -184,6 +190,9 @@ impl Outcome {
         match self {
             Outcome::Rejected(r) => Some(r.code.to_owned()),
             Outcome::Duplicate {
+                content: Some(_), ..
+            } => Some("same signed content as an earlier delivery, under another id".to_owned()),
+            Outcome::Duplicate {
                 payload_differs: true,
                 ..
             } => Some("same key, different payload".to_owned()),
@@ -193,9 +202,17 @@ impl Outcome {
         }
     }
 
-    /// Whether it is worth a warning in the log (refused, quarantined, in progress).
+    /// Whether it is worth a warning in the log (refused, quarantined, in progress, or signed
+    /// content arriving again under a fresh id).
     pub fn is_warning(&self) -> bool {
         matches!(self.as_str(), "rejected" | "quarantined" | "in_progress")
+            || matches!(
+                self,
+                Outcome::Duplicate {
+                    content: Some(_),
+                    ..
+                }
+            )
     }
 }
 
