@@ -182,7 +182,8 @@ async fn run(args: &Args, endpoint: &str) -> Result<()> {
 
         let pid = child.0.id();
         rss_kib.push(peak_rss_kib(pid).with_context(|| format!("peak RSS of pid {pid}"))?);
-        let (anon, file) = resident_split_kib(pid).with_context(|| format!("smaps of pid {pid}"))?;
+        let (anon, file) =
+            resident_split_kib(pid).with_context(|| format!("smaps of pid {pid}"))?;
         anon_kib.push(anon);
         file_kib.push(file);
         drop(child);

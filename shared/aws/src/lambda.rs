@@ -111,9 +111,8 @@ struct Finished(lambda_http::Response<lambda_http::Body>);
 impl lambda_http::IntoResponse for Finished {
     fn into_response(
         self,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>,
-    > {
+    ) -> std::pin::Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>>
+    {
         Box::pin(std::future::ready(self.0))
     }
 }
