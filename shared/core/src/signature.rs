@@ -166,12 +166,14 @@ pub fn hex_digest_matches(expected_lower_hex: &str, provided: &str) -> bool {
 }
 
 /// Accepts a signed unix timestamp only within `tolerance_seconds` of `now` (replay window).
+/// Any `i64` is safe: a time at the ends of the range is simply outside the window (the
+/// difference is taken without overflow; tests/fuzz.rs sent `-9223372036854775808`).
 pub fn check_timestamp_window(
     signed_unix: i64,
     now: Timestamp,
     tolerance_seconds: i64,
 ) -> Result<(), SignatureError> {
-    if (now.unix_seconds() - signed_unix).abs() <= tolerance_seconds {
+    if now.unix_seconds().abs_diff(signed_unix) <= tolerance_seconds.unsigned_abs() {
         Ok(())
     } else {
         Err(SignatureError::Stale)
