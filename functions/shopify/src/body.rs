@@ -27,8 +27,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::TOPIC_HEADER;
-use crate::normalise::Topic;
 use crate::payload;
+use crate::topic::Topic;
 
 /// A delivery's body as its topic names it.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@
 pub mod body;
 mod normalise;
 mod payload;
+mod topic;
 
 use std::borrow::Cow;
 
@@ -28,7 +29,7 @@ pub const SIGNATURE_HEADER: &str = "X-Shopify-Hmac-Sha256";
 pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
 
 pub use crate::body::Body;
-pub use crate::normalise::Topic;
+pub use crate::topic::Topic;
 
 static INFO: ChannelInfo = ChannelInfo {
     id: "shopify",
