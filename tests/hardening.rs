@@ -66,6 +66,23 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, 
     )
 }
 
+/// A signed Shopify delivery as raw HTTP/1.1: its head (with `Content-Length`) and its body, to
+/// be written to a socket in parts.
+fn signed_delivery_head() -> (String, Vec<u8>) {
+    let (headers, body) = signed_sample("shopify", "orders-create.http");
+    let mut head = format!(
+        "POST /webhooks/shopify HTTP/1.1\r\nHost: o2o\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers.iter() {
+        if !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("host") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    (head, body)
+}
+
 #[tokio::test]
 async fn slow_heads_stalled_bodies_and_idle_sockets_are_closed_within_their_timeouts() {
     let dir = TempDir::new();
@@ -118,17 +135,7 @@ async fn slow_heads_stalled_bodies_and_idle_sockets_are_closed_within_their_time
     );
 
     // A body that stalls: 408 `body_timeout` about 2 s (body_read_timeout_s) after the head.
-    let (headers, body) = signed_sample("shopify", "orders-create.http");
-    let mut head = format!(
-        "POST /webhooks/shopify HTTP/1.1\r\nHost: o2o\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers.iter() {
-        if !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("host") {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    head.push_str("\r\n");
+    let (head, body) = signed_delivery_head();
     let mut stalled = TcpStream::connect(&addr).await.expect("connect");
     stalled.write_all(head.as_bytes()).await.expect("head");
     stalled
@@ -260,17 +267,7 @@ async fn sigterm_exits_within_the_deadline_with_stalled_clients_attached() {
         .write_all(b"POST /webhooks/shopify HTTP/1.1\r\nHost: o2o\r\n")
         .await
         .expect("write");
-    let (headers, body) = signed_sample("shopify", "orders-create.http");
-    let mut head = format!(
-        "POST /webhooks/shopify HTTP/1.1\r\nHost: o2o\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers.iter() {
-        if !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("host") {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    head.push_str("\r\n");
+    let (head, body) = signed_delivery_head();
     let mut in_flight = TcpStream::connect(&addr).await.expect("connect");
     in_flight.write_all(head.as_bytes()).await.expect("head");
     in_flight.write_all(&body[..10]).await.expect("some body");
