@@ -6,8 +6,13 @@ use schemars::JsonSchema;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
+use time::macros::{datetime, format_description};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// The first instant RFC 3339 can write: year 0000 in UTC.
+const EARLIEST: OffsetDateTime = datetime!(0000-01-01 00:00:00 UTC);
+/// The last instant RFC 3339 can write: the end of year 9999 in UTC.
+const LATEST: OffsetDateTime = datetime!(9999-12-31 23:59:59.999_999_999 UTC);
 
 /// Why a platform time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +20,10 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 pub struct TimestampError;
 
 /// A UTC instant, serialised as RFC 3339 with a `Z` suffix.
+///
+/// Every value lies in UTC years 0000–9999, the range RFC 3339 can write, so formatting never
+/// fails: a platform time outside it (`9999-12-31T23:59:59-01:00`, `0000-01-01 00:00:00` in
+/// +08:00) is a [`TimestampError`], which makes the delivery a field error, not a panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -26,9 +35,8 @@ impl Timestamp {
 
     /// Parses RFC 3339 with any offset (`2024-01-15T10:20:30-05:00`) and converts it to UTC.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
-        OffsetDateTime::parse(text, &Rfc3339)
-            .map(|t| Self(t.to_offset(UtcOffset::UTC)))
-            .map_err(|_| TimestampError)
+        let parsed = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError)?;
+        Self::in_range(parsed)
     }
 
     /// Parses a zone-less platform time (`2024-01-15T10:20:30` or `2024-01-15 10:20:30`, optional
@@ -40,15 +48,27 @@ impl Timestamp {
         let without = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
         PrimitiveDateTime::parse(&normalised, without)
             .or_else(|_| PrimitiveDateTime::parse(&normalised, with_fraction))
-            .map(|t| Self(t.assume_offset(offset).to_offset(UtcOffset::UTC)))
             .map_err(|_| TimestampError)
+            .and_then(|t| Self::in_range(t.assume_offset(offset)))
     }
 
     /// Reads seconds since the Unix epoch.
     pub fn from_unix_seconds(seconds: i64) -> Result<Self, TimestampError> {
         OffsetDateTime::from_unix_timestamp(seconds)
-            .map(Self)
             .map_err(|_| TimestampError)
+            .and_then(Self::in_range)
+    }
+
+    /// Converts `time` to UTC, refusing instants that UTC years 0000–9999 cannot hold.
+    fn in_range(time: OffsetDateTime) -> Result<Self, TimestampError> {
+        let utc = time
+            .checked_to_offset(UtcOffset::UTC)
+            .ok_or(TimestampError)?;
+        if (EARLIEST..=LATEST).contains(&utc) {
+            Ok(Self(utc))
+        } else {
+            Err(TimestampError)
+        }
     }
 
     /// Seconds since the Unix epoch.
@@ -61,9 +81,10 @@ impl Timestamp {
         (self.0.unix_timestamp_nanos() / 1_000_000) as i64
     }
 
-    /// This instant plus `seconds` (negative to go back).
+    /// This instant plus `seconds` (negative to go back), held within years 0000–9999.
     pub fn plus_seconds(&self, seconds: i64) -> Self {
-        Self(self.0.saturating_add(time::Duration::seconds(seconds)))
+        let moved = self.0.saturating_add(time::Duration::seconds(seconds));
+        Self(moved.clamp(EARLIEST, LATEST))
     }
 }
 
@@ -124,6 +145,37 @@ mod tests {
         assert_eq!(t.to_string(), "2017-03-22T16:28:02Z");
         assert!(Timestamp::parse_naive("22/03/2017", UtcOffset::UTC).is_err());
         assert!(Timestamp::parse_rfc3339("2017-03-22T16:28:02").is_err());
+    }
+
+    /// Found by the fuzz harness (tests/fuzz.rs): both panicked while the event was serialised.
+    #[test]
+    fn refuses_instants_beyond_what_rfc3339_can_write() {
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-01:00").is_err());
+        assert!(Timestamp::parse_rfc3339("0000-01-01T00:30:00+01:00").is_err());
+        let shanghai = UtcOffset::from_hms(8, 0, 0).expect("offset");
+        assert!(Timestamp::parse_naive("0000-01-01 00:00:00", shanghai).is_err());
+        assert!(
+            Timestamp::parse_naive(
+                "9999-12-31 23:59:59",
+                UtcOffset::from_hms(-1, 0, 0).expect("offset")
+            )
+            .is_err()
+        );
+        assert!(Timestamp::from_unix_seconds(253_402_300_800).is_err());
+        assert!(Timestamp::from_unix_seconds(-62_167_219_201).is_err());
+
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59+00:00").expect("the last second");
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59Z");
+        let first = Timestamp::from_unix_seconds(-62_167_219_200).expect("the first second");
+        assert_eq!(first.to_string(), "0000-01-01T00:00:00Z");
+        assert_eq!(
+            last.plus_seconds(i64::MAX).to_string(),
+            "9999-12-31T23:59:59.999999999Z"
+        );
+        assert_eq!(
+            first.plus_seconds(i64::MIN).to_string(),
+            "0000-01-01T00:00:00Z"
+        );
     }
 
     #[test]
