@@ -1,0 +1,160 @@
+//! What differs per connector: the headers, parameters and values worth mutating, and how a
+//! request is sealed where `sign` cannot.
+
+use super::*;
+
+/// What the fuzzer needs to know about one connector beyond its samples.
+pub(crate) struct Spec {
+    /// The channel id (`events/<id>/`, `o2o.toml`, the registry).
+    pub(crate) id: &'static str,
+    /// Headers worth mutating: signature, timestamp, topic or type, identity.
+    pub(crate) headers: &'static [&'static str],
+    /// Query parameters worth mutating.
+    pub(crate) params: &'static [&'static str],
+    /// Header values to try besides those of the samples (other topics, near misses).
+    pub(crate) header_values: &'static [&'static str],
+    /// Whether the signature of this (final) request covers every byte of its body, so that a
+    /// body changed after signing must not verify.
+    pub(crate) body_signed: fn(&WebhookRequest) -> bool,
+    /// Seals any plaintext with any `timestamp` text, where `sign` cannot (WeChat's `sign` wants
+    /// JSON and takes the time from the clock); `true`: for another app id.
+    pub(crate) seal: Option<fn(&mut WebhookRequest, &str, bool)>,
+}
+
+pub(crate) const COMMON_HEADERS: [&str; 3] = ["Content-Type", "Content-Length", "User-Agent"];
+
+pub(crate) static SHOPIFY: Spec = Spec {
+    id: "shopify",
+    headers: &[
+        "X-Shopify-Hmac-Sha256",
+        "X-Shopify-Topic",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-Webhook-Id",
+        "X-Shopify-Triggered-At",
+        "X-Shopify-Event-Id",
+        "X-Shopify-API-Version",
+    ],
+    params: &["shop", "topic", "hmac"],
+    header_values: &[
+        "orders/delete",
+        "app/uninstalled",
+        "customers/create",
+        "ORDERS/CREATE",
+        "orders/create ",
+        "refunds/create",
+        "shop.myshopify.com",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static WOOCOMMERCE: Spec = Spec {
+    id: "woocommerce",
+    headers: &[
+        "X-WC-Webhook-Signature",
+        "X-WC-Webhook-Topic",
+        "X-WC-Webhook-Source",
+        "X-WC-Webhook-Resource",
+        "X-WC-Webhook-Event",
+        "X-WC-Webhook-ID",
+        "X-WC-Webhook-Delivery-ID",
+    ],
+    params: &["consumer_key", "topic"],
+    header_values: &[
+        "order.deleted",
+        "order.restored",
+        "product.created",
+        "action.woocommerce_order_status_changed",
+        "https://",
+        "://",
+        "/",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static WECHAT: Spec = Spec {
+    id: "wechat-channels-shop",
+    headers: &[],
+    params: &[
+        "signature",
+        "timestamp",
+        "nonce",
+        "encrypt_type",
+        "msg_signature",
+        "echostr",
+    ],
+    header_values: &["text/xml", "application/json"],
+    // `ToUserName` beside `Encrypt`, and the JSON around them, are not signed.
+    body_signed: |_| false,
+    seal: Some(wechat_seal),
+};
+
+pub(crate) static DOUYIN: Spec = Spec {
+    id: "douyin-shop",
+    headers: &["event-sign", "app-id", "msg-type"],
+    params: &["app_key", "sign"],
+    header_values: &["7000000000000000002", "0", ""],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static TIKTOK: Spec = Spec {
+    id: "tiktok-shop",
+    headers: &["Authorization", "x-tts-access-token"],
+    params: &["app_key", "sign", "timestamp"],
+    header_values: &["Bearer", "sha256="],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static YOUZAN: Spec = Spec {
+    id: "youzan",
+    headers: &["Event-Sign", "Event-Type", "Client-Id"],
+    params: &["client_id", "sign"],
+    header_values: &[
+        "trade_TradePaid",
+        "trade_TradeClose",
+        "trade_refund_RefundSuccess",
+        "6d1f4b2e8c7a9f3d16",
+    ],
+    // `Event-Sign` covers the whole body; the legacy body `sign` covers `msg` only.
+    body_signed: |req| {
+        req.headers
+            .get(o2o_youzan::EVENT_SIGN_HEADER)
+            .is_some_and(|s| !s.trim().is_empty())
+    },
+    seal: None,
+};
+
+/// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
+/// EncodingAESKey for the development app id (or another), and signed with the development token
+/// over `timestamp` (any text).
+fn wechat_seal(req: &mut WebhookRequest, timestamp: &str, other_app: bool) {
+    use o2o_wechat_channels_shop::crypto::{AesKey, encrypt, sorted_sha1_hex};
+    static KEYS: OnceLock<(String, AesKey, String)> = OnceLock::new();
+    let (token, key, app_id) = KEYS.get_or_init(|| {
+        let table = dev_table(WECHAT.id);
+        let setting = |name: &str| table[name].as_str().unwrap_or_default().to_owned();
+        let Ok(key) = AesKey::from_encoding_aes_key(&setting("encoding_aes_key")) else {
+            panic!("the development EncodingAESKey decodes");
+        };
+        (setting("token"), key, setting("app_id"))
+    });
+    let app_id = if other_app {
+        "wx-some-other-app"
+    } else {
+        app_id
+    };
+    let nonce = "1337";
+    let encrypted = encrypt(key, b"o2o-fuzz-random!", &req.body, app_id);
+    let signature = sorted_sha1_hex(&[token, timestamp, nonce]);
+    let msg_signature = sorted_sha1_hex(&[token, timestamp, nonce, &encrypted]);
+    req.body = serde_json::json!({ "ToUserName": "gh_fuzz", "Encrypt": encrypted })
+        .to_string()
+        .into_bytes();
+    req.query = format!(
+        "signature={signature}&timestamp={}&nonce={nonce}&encrypt_type=aes&msg_signature={msg_signature}",
+        form_encode(timestamp)
+    );
+}
