@@ -307,10 +307,9 @@ fn item(
             let gross = price
                 .checked_mul(i64::from(line.quantity))
                 .map_err(|e| NormaliseError::field(&field("price"), e))?;
-            let negated = Money::from_minor(-discount.amount_minor, discount.currency);
             Some(
                 gross
-                    .checked_add(negated)
+                    .checked_sub(discount)
                     .map_err(|e| NormaliseError::field(&field("discount_allocations"), e))?,
             )
         }

@@ -322,6 +322,18 @@ impl Money {
         })
     }
 
+    /// Subtracts an amount of the same currency (a discount from a price).
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        let negated = other
+            .amount_minor
+            .checked_neg()
+            .ok_or(MoneyError::OutOfRange)?;
+        self.checked_add(Money {
+            amount_minor: negated,
+            currency: other.currency,
+        })
+    }
+
     /// Multiplies the amount by a quantity.
     pub fn checked_mul(self, quantity: i64) -> Result<Money, MoneyError> {
         let amount_minor = self
@@ -438,6 +450,28 @@ mod tests {
 
     fn usd() -> Currency {
         Currency::from_code("USD").expect("USD")
+    }
+
+    /// Found by the fuzz harness (tests/fuzz): a Shopify line's `total_discount` of
+    /// `-92233720368547758.08` (i64::MIN cents) overflowed when the connector negated it.
+    #[test]
+    fn subtraction_refuses_what_an_i64_cannot_hold() {
+        let cents = |n: i64| Money::from_minor(n, usd());
+        assert_eq!(cents(1000).checked_sub(cents(250)), Ok(cents(750)));
+        assert_eq!(
+            cents(0).checked_sub(cents(i64::MIN)),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            cents(-2).checked_sub(cents(i64::MAX)),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(cents(-1).checked_sub(cents(i64::MAX)), Ok(cents(i64::MIN)));
+        let eur = Money::from_minor(1, Currency::from_code("EUR").expect("EUR"));
+        assert!(matches!(
+            cents(1).checked_sub(eur),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
     }
 
     #[test]
