@@ -66,6 +66,7 @@ fn quarantined(sample: &str, body: Option<&[u8]>) -> QueueMessage {
     let stored = StoredDelivery {
         channel: "shopify".to_owned(),
         path_tenant: None,
+        endpoint: None,
         idempotency_key: o2o_core::IdempotencyKey::from_stored(format!("shopify:test:{sample}")),
         received_at: Timestamp::now(),
         method: "POST".to_owned(),

@@ -167,6 +167,7 @@ async fn a_batch_that_enqueued_events_is_logged_as_enqueued_even_when_its_last_r
         let mut req = WebhookRequest {
             method: "POST".to_owned(),
             path_tenant: None,
+            endpoint: None,
             query: String::new(),
             headers: Headers::new(),
             body: body.as_bytes().to_vec(),

@@ -101,6 +101,7 @@ async fn replay_moves_fixed_deliveries_to_the_unified_queue_and_keeps_the_rest()
     let mut garbage = o2o_core::WebhookRequest {
         method: "POST".to_owned(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers: garbage_headers,
         body: b"{\"truncated\": ".to_vec(),

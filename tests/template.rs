@@ -1,5 +1,5 @@
 //! `infra/template.yaml` against the connector registry: every connector has a function built
-//! from its own crate, routed at `/webhooks/{channel}[/{tenant}]`, fed by its own enrichment
+//! from its own crate, routed at `/webhooks/{channel}[/{tenant}][/{endpoint}]`, fed by its own enrichment
 //! queue (with a DLQ and an alarm on it), with its own secret and signature alarm; the webhook
 //! base URL is an output; nothing routes to a channel that does not exist; and the channel list of
 //! the template (the `Fn::ForEach::Channels` collection) is exactly the registry's.
@@ -418,6 +418,7 @@ fn every_connector_has_a_function_routes_queues_secret_and_alarms() {
                 [
                     (m, format!("/webhooks/{channel}")),
                     (m, format!("/webhooks/{channel}/{{tenant}}")),
+                    (m, format!("/webhooks/{channel}/{{tenant}}/{{endpoint}}")),
                 ]
             })
             .collect();

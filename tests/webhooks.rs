@@ -153,6 +153,7 @@ fn sign_shopify(headers: &mut Headers, body: &[u8]) {
     let mut req = o2o_core::WebhookRequest {
         method: "POST".to_owned(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers: std::mem::take(headers),
         body: body.to_vec(),

@@ -16,7 +16,8 @@ pub struct SendArgs {
     channel: String,
     /// A sample delivery (.http) [default: the channel's default sample in events/<channel>/].
     file: Option<PathBuf>,
-    /// Where to post [default: http://<server addr>/webhooks/<channel>[/<tenant>]].
+    /// Where to post [default: http://<server addr>/webhooks/<channel>[/<tenant>][/<endpoint>],
+    /// the endpoint from the sample's path].
     #[arg(long)]
     to: Option<String>,
     /// Sign with this tenant's credentials and post to its URL.
@@ -39,19 +40,19 @@ pub fn run(config: &Config, args: SendArgs) -> Result<ExitCode> {
     });
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let sample = parse_sample(&bytes).with_context(|| file.display().to_string())?;
-    let req = sample
-        .signed(channel, Timestamp::now())
-        .context("signing")?;
+    // The tenant first: a platform that signs the URL it calls (Meituan) signs it too.
+    let mut req = sample.into_request(Timestamp::now());
+    req.path_tenant.clone_from(&args.tenant);
+    channel.sign(&mut req).context("signing")?;
     let url = args.to.unwrap_or_else(|| {
-        let tenant = args
-            .tenant
-            .as_deref()
-            .map(|t| format!("/{t}"))
-            .unwrap_or_default();
+        let segment =
+            |s: &Option<String>| s.as_deref().map(|s| format!("/{s}")).unwrap_or_default();
         format!(
-            "http://{}/webhooks/{}{tenant}",
+            "http://{}/webhooks/{}{}{}",
             config.addr(None),
-            args.channel
+            args.channel,
+            segment(&req.path_tenant),
+            segment(&req.endpoint),
         )
     });
     // The signature may travel in the query (WeChat): append it to the target URL.

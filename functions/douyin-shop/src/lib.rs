@@ -16,6 +16,7 @@ mod signature;
 
 use std::collections::BTreeMap;
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -44,7 +45,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "Douyin shop (抖店)",
     kind: ChannelKind::SocialShop,
     default_sample: "trade-paid.http",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// A Douyin shop channel table (`[channels.douyin-shop]`).

@@ -60,6 +60,7 @@ fn record(tag: &str, data: &str) -> (String, Normalised<Thin>) {
     let req = WebhookRequest {
         method: "POST".into(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers: Headers::new(),
         body: record.to_string().into_bytes(),

@@ -11,7 +11,7 @@ use o2o_core::connector::{DeliveryId, Normalised, Verified};
 use o2o_core::event::EventType;
 use o2o_core::sample::parse_sample;
 use o2o_core::settings::parse_settings;
-use o2o_core::{Connector, ConnectorEntry, Outcome, Rejection, Timestamp, WebhookRequest};
+use o2o_core::{Connector, ConnectorEntry, Outcome, Timestamp, WebhookRequest};
 use o2o_douyin_shop::{ACK_BODY, DouyinShop, Settings};
 use o2o_testkit::samples::{dev_connector, dev_connector_with, dev_table, read};
 use serde_json::json;
@@ -364,16 +364,16 @@ async fn forged_tampered_wrong_app_and_unsigned_deliveries_are_refused() {
     // the connector verifies anything.
     let mut get = req.clone();
     get.method = "GET".into();
-    assert!(!DouyinShop::info().get_handshake);
+    assert_eq!(
+        DouyinShop::info().get_requests,
+        o2o_core::GetRequests::Never
+    );
     assert!(connector.handshake(&get).is_none());
     let pipeline = o2o_testkit::connector::untouched_pipeline();
     let handled = pipeline.ingest(&connector, &get).await;
     assert_eq!(
         handled.outcome,
-        Outcome::Rejected(Rejection::method_not_allowed(
-            DouyinShop::info().name,
-            "POST"
-        ))
+        Outcome::Rejected(DouyinShop::info().method_not_allowed())
     );
     assert_eq!(handled.reply.status, 405);
 }

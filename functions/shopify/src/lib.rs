@@ -12,6 +12,7 @@ mod topic;
 
 use std::borrow::Cow;
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -36,7 +37,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "Shopify",
     kind: ChannelKind::WebShop,
     default_sample: "orders-create.http",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// A Shopify channel table (`[channels.shopify]`).
@@ -164,6 +166,7 @@ mod tests {
         WebhookRequest {
             method: "POST".into(),
             path_tenant: None,
+            endpoint: None,
             query: String::new(),
             headers,
             body: body.to_vec(),

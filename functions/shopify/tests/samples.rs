@@ -71,6 +71,7 @@ fn synthetic_request(topic: &str, body: &str) -> WebhookRequest {
     WebhookRequest {
         method: "POST".into(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers: [
             ("X-Shopify-Topic", topic),

@@ -12,6 +12,7 @@ mod normalise;
 mod order;
 mod payload;
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -39,7 +40,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "TikTok Shop",
     kind: ChannelKind::SocialShop,
     default_sample: "order-status-awaiting-shipment.http",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// A TikTok Shop channel table (`[channels.tiktok-shop]`).
@@ -186,6 +188,7 @@ mod tests {
         WebhookRequest {
             method: "POST".into(),
             path_tenant: None,
+            endpoint: None,
             query: String::new(),
             headers,
             body: body.to_vec(),
@@ -273,7 +276,7 @@ mod tests {
     #[tokio::test]
     async fn a_get_is_refused_with_405() {
         let connector = tiktok("abcdef", &["123"]);
-        assert!(!TikTokShop::info().get_handshake);
+        assert_eq!(TikTokShop::info().get_requests, GetRequests::Never);
         let mut get = request(OFFICIAL_BODY, Some(OFFICIAL_SIGNATURE));
         get.method = "GET".into();
         assert_eq!(connector.handshake(&get), None);

@@ -36,6 +36,7 @@ pub use normalise::REFUND_DONE;
 pub use payload::Message;
 
 use crate::payload::Topic;
+use o2o_core::GetRequests;
 
 /// The reply WeChat expects ("回复 success 或空字符串（无需加密）").
 pub const ACK_BODY: &str = "success";
@@ -45,7 +46,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "WeChat Channels shop",
     kind: ChannelKind::SocialShop,
     default_sample: "order-new.http",
-    get_handshake: true,
+    get_requests: GetRequests::Handshake,
+    endpoints: &[],
 };
 
 /// A WeChat Channels shop channel table (`[channels.wechat-channels-shop]`).
@@ -208,6 +210,7 @@ mod tests {
         WebhookRequest {
             method: method.into(),
             path_tenant: None,
+            endpoint: None,
             query: query.into(),
             headers: Headers::new(),
             body: body.as_bytes().to_vec(),
@@ -386,7 +389,11 @@ mod tests {
         let info = WeChatChannelsShop::info();
         assert_eq!(info.id, "wechat-channels-shop");
         assert_eq!(info.kind, ChannelKind::SocialShop);
-        assert!(info.get_handshake, "GET is the URL verification");
+        assert_eq!(
+            info.get_requests,
+            GetRequests::Handshake,
+            "GET is the URL verification"
+        );
         // The settings, from the schema of `Settings`: required ones first, each group by name.
         let settings = ConnectorEntry::of::<WeChatChannelsShop>().settings();
         let required: Vec<(&str, bool)> = settings

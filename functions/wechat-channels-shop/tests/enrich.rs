@@ -59,6 +59,7 @@ fn delivery(event: &str, create_time: i64) -> Message {
     let req = WebhookRequest {
         method: "POST".into(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers: Headers::new(),
         body: payload.to_string().into_bytes(),

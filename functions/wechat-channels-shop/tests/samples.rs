@@ -13,7 +13,7 @@ use o2o_core::event::{EventType, OrderStatus, Payment, Refund};
 use o2o_core::money::{Currency, Money};
 use o2o_core::sample::parse_sample;
 use o2o_core::settings::parse_settings;
-use o2o_core::{Connector, ConnectorEntry, Outcome, Rejection, Timestamp, WebhookRequest};
+use o2o_core::{Connector, ConnectorEntry, Outcome, Timestamp, WebhookRequest};
 use o2o_testkit::samples::{dev_connector_with, dev_table};
 use o2o_wechat_channels_shop::{Message, Settings, WeChatChannelsShop};
 use serde_json::{Value, json};
@@ -487,16 +487,16 @@ async fn refuses_forged_tampered_wrong_app_wrong_key_unsigned_and_replayed_pushe
     // (GET only for the URL verification) before the connector verifies anything.
     let mut get = good.clone();
     get.method = "GET".into();
-    assert!(WeChatChannelsShop::info().get_handshake);
+    assert_eq!(
+        WeChatChannelsShop::info().get_requests,
+        o2o_core::GetRequests::Handshake
+    );
     assert!(shop.handshake(&get).is_none());
     let pipeline = o2o_testkit::connector::untouched_pipeline();
     let handled = pipeline.ingest(&shop, &get).await;
     assert_eq!(
         handled.outcome,
-        Outcome::Rejected(Rejection::method_not_allowed(
-            WeChatChannelsShop::info().name,
-            "GET, POST"
-        ))
+        Outcome::Rejected(WeChatChannelsShop::info().method_not_allowed())
     );
     assert_eq!(handled.reply.status, 405);
 

@@ -8,6 +8,7 @@
 mod normalise;
 mod payload;
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -29,7 +30,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "WooCommerce",
     kind: ChannelKind::WebShop,
     default_sample: "order-created.http",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// A WooCommerce channel table (`[channels.woocommerce]`).
@@ -151,6 +153,7 @@ mod tests {
         WebhookRequest {
             method: "POST".into(),
             path_tenant: None,
+            endpoint: None,
             query: String::new(),
             headers: headers.iter().copied().collect(),
             body: body.to_vec(),

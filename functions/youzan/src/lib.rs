@@ -15,6 +15,7 @@ pub mod signature;
 
 use std::borrow::Cow;
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -38,7 +39,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "Youzan",
     kind: ChannelKind::SocialShop,
     default_sample: "trade-paid.http",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// A Youzan channel table (`[channels.youzan]`).
@@ -207,6 +209,7 @@ mod tests {
         WebhookRequest {
             method: "POST".into(),
             path_tenant: None,
+            endpoint: None,
             query: String::new(),
             headers,
             body: body.as_bytes().to_vec(),
@@ -376,7 +379,7 @@ mod tests {
     #[tokio::test]
     async fn a_get_is_refused_with_405() {
         let connector = youzan("cid123", &["sekret"]);
-        assert!(!Youzan::info().get_handshake);
+        assert_eq!(Youzan::info().get_requests, GetRequests::Never);
         let pipeline = o2o_testkit::connector::untouched_pipeline();
         for (body, sign) in [(HEADER_BODY, Some(HEADER_SIGN)), (r#"{"test":true}"#, None)] {
             let mut get = request(body, sign);

@@ -366,6 +366,7 @@ fn thin(body: &str) -> String {
     let stored = StoredDelivery {
         channel: "test".to_owned(),
         path_tenant: None,
+        endpoint: None,
         idempotency_key: o2o_core::IdempotencyKey::from_stored(format!(
             "test:shop:orders:{}",
             body.len()

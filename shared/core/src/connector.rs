@@ -11,27 +11,12 @@
 
 use std::borrow::Cow;
 
-use crate::event::{ChannelKind, EventType, Order, Payment, Refund};
+pub use crate::channel_info::{ChannelInfo, GetRequests, Route};
+use crate::event::{EventType, Order, Payment, Refund};
 use crate::request::{Rejection, Reply, WebhookRequest};
 use crate::settings::SettingsError;
 use crate::signature::SignatureError;
 use crate::timestamp::Timestamp;
-
-/// What a channel is: its id, name and kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChannelInfo {
-    /// The kebab-case channel id used in URLs and config (`shopify`).
-    pub id: &'static str,
-    /// Human name.
-    pub name: &'static str,
-    /// Kind of platform.
-    pub kind: ChannelKind,
-    /// The sample `o2o send <channel>` posts when no file is given (in `events/<channel>/`).
-    pub default_sample: &'static str,
-    /// Whether the platform sends `GET` requests as URL-verification handshakes; every other
-    /// request must be a `POST` (the pipeline answers the rest with 405 and `Allow`).
-    pub get_handshake: bool,
-}
 
 /// An authenticated delivery: the request it arrived in, the bytes its signature covers
 /// (decrypted where the platform encrypts: WeChat's plaintext message), and `facts`, whatever

@@ -5,6 +5,7 @@
 //! and the [`pipeline`], which writes only through the [`ports`] (idempotency store and queues)
 //! that adapters implement. Modules import downwards only (ARCHITECTURE.md, "Layers").
 
+pub mod channel_info;
 pub mod connector;
 pub mod event;
 pub mod fields;
@@ -21,8 +22,8 @@ pub mod signature;
 pub mod timestamp;
 
 pub use connector::{
-    ChannelInfo, Connector, Content, DeliveryId, EnrichError, EventDraft, NormaliseContext,
-    NormaliseError, Normalised, Parsed, Verified,
+    ChannelInfo, Connector, Content, DeliveryId, EnrichError, EventDraft, GetRequests,
+    NormaliseContext, NormaliseError, Normalised, Parsed, Route, Verified,
 };
 pub use event::UnifiedOrderEvent;
 pub use key::IdempotencyKey;

@@ -157,6 +157,10 @@ pub struct StoredDelivery {
     /// The `{tenant}` path segment it arrived on (selects credentials again on replay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_tenant: Option<String>,
+    /// The `{endpoint}` path segment it arrived on, for platforms that call one URL per kind
+    /// of push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Its idempotency key.
     pub idempotency_key: IdempotencyKey,
     /// When it was received.

@@ -157,7 +157,18 @@ impl Channels {
             let entry = registry
                 .get(channel)
                 .ok_or_else(|| SettingsError::UnknownChannel(channel.clone()))?;
+            let endpoints = (entry.info)().endpoints;
             for (tenant, table) in tables.tables() {
+                if let Some(tenant) = tenant.filter(|t| endpoints.contains(t)) {
+                    return Err(SettingsError::Invalid {
+                        table: table_label(channel, Some(tenant)),
+                        problem: format!(
+                            "`{tenant}` is one of this channel's endpoints ({}); \
+                             a tenant needs another name",
+                            endpoints.join(", ")
+                        ),
+                    });
+                }
                 let instance = (entry.build)(table, &table_label(channel, tenant))?;
                 channels.insert(channel, tenant, instance);
             }

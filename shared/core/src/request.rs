@@ -59,6 +59,9 @@ pub struct WebhookRequest {
     pub method: String,
     /// The `{tenant}` path segment, when the URL has one (selects the tenant's credentials).
     pub path_tenant: Option<String>,
+    /// The `{endpoint}` path segment, for platforms that call one URL per kind of push
+    /// ([`ChannelInfo::endpoints`](crate::ChannelInfo::endpoints)); `None` for the rest.
+    pub endpoint: Option<String>,
     /// The raw query string, without `?`.
     pub query: String,
     /// Request headers.
@@ -184,18 +187,6 @@ impl Rejection {
         Self::new(400, code, message)
     }
 
-    /// 405: the method is not one the channel accepts; `allow` lists those it does.
-    pub fn method_not_allowed(name: &str, allow: &'static str) -> Self {
-        let message = match allow {
-            "POST" => format!("{name} webhooks are POST requests"),
-            _ => format!("{name} webhooks are POST requests (GET only for its URL verification)"),
-        };
-        Self {
-            allow: Some(allow),
-            ..Self::new(405, "method_not_allowed", message)
-        }
-    }
-
     /// The JSON reply `{"error": code, "message": message}`.
     pub fn to_reply(&self) -> Reply {
         let body = serde_json::json!({ "error": self.code, "message": self.message });
@@ -224,6 +215,7 @@ mod tests {
         let req = WebhookRequest {
             method: "GET".into(),
             path_tenant: None,
+            endpoint: None,
             query: "signature=ab%2Bc&echostr=a+b%20c&empty=&bad=%zz&flag".into(),
             headers: Headers::new(),
             body: vec![],

@@ -23,16 +23,20 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// The request a connector sees for this sample (no path tenant; the query from the path).
+    /// The request a connector sees for this sample: no path tenant, the query from the path,
+    /// and as its endpoint the one path segment after `/webhooks/{channel}`, if there is one
+    /// (samples of platforms that call one URL per kind of push: `/webhooks/meituan/order`).
     pub fn into_request(self, received_at: Timestamp) -> WebhookRequest {
-        let query = self
-            .path
-            .split_once('?')
-            .map(|(_, q)| q.to_owned())
-            .unwrap_or_default();
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let endpoint = match path.trim_matches('/').split('/').collect::<Vec<_>>()[..] {
+            ["webhooks", _, endpoint] => Some(endpoint.to_owned()),
+            _ => None,
+        };
+        let query = query.to_owned();
         WebhookRequest {
             method: self.method,
             path_tenant: None,
+            endpoint,
             query,
             headers: self.headers,
             body: self.body,

@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, Queues};
-use o2o_core::{Channels, Handled, Headers, Pipeline, Registry, Rejection, Reply, Timestamp};
+use o2o_core::{
+    Channels, Handled, Headers, Pipeline, Registry, Rejection, Reply, Route, Timestamp,
+};
 use o2o_core::{WebhookRequest, request::DEFAULT_MAX_BODY_BYTES};
 
 use crate::observe::{Observer, log_delivery};
@@ -77,8 +79,13 @@ pub fn router(edge: Arc<Edge>) -> Router {
     Router::new()
         .route("/webhooks/{channel}", any(webhook))
         .route("/webhooks/{channel}/{tenant}", any(webhook))
+        .route("/webhooks/{channel}/{tenant}/{endpoint}", any(webhook))
         .route("/{stage}/webhooks/{channel}", any(webhook))
         .route("/{stage}/webhooks/{channel}/{tenant}", any(webhook))
+        .route(
+            "/{stage}/webhooks/{channel}/{tenant}/{endpoint}",
+            any(webhook),
+        )
         .route(
             "/healthz",
             get(|| async { response(&Reply::json(200, r#"{"status":"ok"}"#)) }),
@@ -96,8 +103,29 @@ async fn webhook(
 ) -> Response {
     let started = Instant::now();
     let channel = params.get("channel").map(String::as_str).unwrap_or("");
-    let tenant = params.get("tenant").cloned();
-    let handled = handle(&edge, channel, tenant.clone(), request).await;
+    // `{tenant}` and `{endpoint}` are the segments after the channel; the connector's
+    // `ChannelInfo::route` says which is which.
+    let segments: Vec<&str> = ["tenant", "endpoint"]
+        .iter()
+        .filter_map(|name| params.get(*name).map(String::as_str))
+        .collect();
+    let route = edge
+        .registry
+        .get(channel)
+        .map(|entry| (entry.info)().route(&segments));
+    let tenant = match &route {
+        Some(Ok(route)) => route.tenant.clone(),
+        _ => None,
+    };
+    let handled = match route {
+        Some(Ok(route)) => handle(&edge, channel, route, request).await,
+        Some(Err(rejection)) => Handled::refused(rejection),
+        None => Handled::refused(Rejection::new(
+            404,
+            "unknown_channel",
+            "no connector with this channel id",
+        )),
+    };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     log_delivery(channel, tenant.as_deref(), &handled, latency_ms);
     if let Some(observer) = &edge.observer {
@@ -106,20 +134,9 @@ async fn webhook(
     response(&handled.reply)
 }
 
-async fn handle(
-    edge: &Edge,
-    channel: &str,
-    tenant: Option<String>,
-    request: Request<Body>,
-) -> Handled {
+async fn handle(edge: &Edge, channel: &str, route: Route, request: Request<Body>) -> Handled {
     let received_at = Timestamp::now();
-    if edge.registry.get(channel).is_none() {
-        return Handled::refused(Rejection::new(
-            404,
-            "unknown_channel",
-            "no connector with this channel id",
-        ));
-    }
+    let Route { tenant, endpoint } = route;
     let instance = match edge.channels.get(channel, tenant.as_deref()) {
         Ok(instance) => instance,
         Err(rejection) => return Handled::refused(rejection),
@@ -155,6 +172,7 @@ async fn handle(
     let req = WebhookRequest {
         method: parts.method.as_str().to_owned(),
         path_tenant: tenant,
+        endpoint,
         query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts
             .headers

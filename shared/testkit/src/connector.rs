@@ -2,6 +2,7 @@
 //! so a test can drive a delivery down one path (events, enrichment, quarantine) and assert what
 //! reached which queue. Not a platform: it lives here, not in the registry.
 
+use o2o_core::GetRequests;
 use o2o_core::connector::{
     DeliveryId, EnrichError, EventDraft, NormaliseContext, NormaliseError, Parsed, Verified,
 };
@@ -45,7 +46,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "Test",
     kind: ChannelKind::WebShop,
     default_sample: "",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// The test connector's reading of a body (also its thin reading).

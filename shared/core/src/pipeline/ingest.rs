@@ -24,14 +24,9 @@ impl Pipeline<'_> {
                 Err(rejection) => Handled::refused(rejection),
             };
         }
-        // Deliveries are POSTs; a GET is only ever a handshake.
-        if req.method != "POST" {
-            let allow = if info.get_handshake {
-                "GET, POST"
-            } else {
-                "POST"
-            };
-            return Handled::refused(Rejection::method_not_allowed(info.name, allow));
+        // Deliveries are POSTs, and GETs where the platform delivers by GET (Meituan).
+        if !info.is_delivery_method(&req.method) {
+            return Handled::refused(info.method_not_allowed());
         }
         // 3. Verify.
         let verified = match connector.verify(req) {

@@ -88,6 +88,7 @@ impl<F> Routed<'_, '_, F> {
         let stored = StoredDelivery {
             channel: self.info.id.to_owned(),
             path_tenant: req.path_tenant.clone(),
+            endpoint: req.endpoint.clone(),
             idempotency_key: self.key.clone(),
             received_at: req.received_at,
             method: req.method.clone(),
@@ -173,6 +174,7 @@ pub(crate) fn stored_request(
     let req = WebhookRequest {
         method: stored.method.clone(),
         path_tenant: stored.path_tenant.clone(),
+        endpoint: stored.endpoint.clone(),
         query: stored.query.clone(),
         headers: stored.headers.clone(),
         body: decode(&stored.body_base64)?,

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 
 use crate::connector::{
-    ChannelInfo, Connector, Content, DeliveryId, EventDraft, NormaliseContext, NormaliseError,
-    Normalised, Parsed, Verified,
+    ChannelInfo, Connector, Content, DeliveryId, EventDraft, GetRequests, NormaliseContext,
+    NormaliseError, Normalised, Parsed, Verified,
 };
 use crate::event::{ChannelKind, EventType, Order};
 use crate::key::IdempotencyKey;
@@ -135,7 +135,8 @@ static INFO: ChannelInfo = ChannelInfo {
     name: "Echo",
     kind: ChannelKind::WebShop,
     default_sample: "",
-    get_handshake: false,
+    get_requests: GetRequests::Never,
+    endpoints: &[],
 };
 
 /// Authenticates everything; the headers name the delivery (`id`, `topic`) and what identifies
@@ -229,6 +230,7 @@ fn delivery(id: &str, topic: &str, content: Option<&str>, body: &str) -> Webhook
     WebhookRequest {
         method: "POST".to_owned(),
         path_tenant: None,
+        endpoint: None,
         query: String::new(),
         headers,
         body: body.as_bytes().to_vec(),
