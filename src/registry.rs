@@ -10,4 +10,5 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_douyin_shop::DouyinShop>(),
     ConnectorEntry::of::<o2o_tiktok_shop::TikTokShop>(),
     ConnectorEntry::of::<o2o_youzan::Youzan>(),
+    ConnectorEntry::of::<o2o_deliveroo::Deliveroo>(),
 ]);

@@ -81,10 +81,18 @@ const RECEIVED_AT: i64 = 1_767_225_600;
 /// [`Spec`] and a test of its own.
 #[test]
 fn every_registered_connector_is_fuzzed() {
-    let fuzzed: BTreeSet<&str> = [&SHOPIFY, &WOOCOMMERCE, &WECHAT, &DOUYIN, &TIKTOK, &YOUZAN]
-        .iter()
-        .map(|spec| spec.id)
-        .collect();
+    let fuzzed: BTreeSet<&str> = [
+        &SHOPIFY,
+        &WOOCOMMERCE,
+        &WECHAT,
+        &DOUYIN,
+        &TIKTOK,
+        &YOUZAN,
+        &DELIVEROO,
+    ]
+    .iter()
+    .map(|spec| spec.id)
+    .collect();
     let registered: BTreeSet<&str> = CONNECTORS.iter().map(|entry| (entry.info)().id).collect();
     assert_eq!(
         registered, fuzzed,
@@ -120,4 +128,9 @@ fn tiktok_shop() {
 #[test]
 fn youzan() {
     fuzz::<o2o_youzan::Youzan>(&YOUZAN);
+}
+
+#[test]
+fn deliveroo() {
+    fuzz::<o2o_deliveroo::Deliveroo>(&DELIVEROO);
 }

@@ -127,6 +127,25 @@ pub(crate) static YOUZAN: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static DELIVEROO: Spec = Spec {
+    id: "deliveroo",
+    headers: &[
+        "X-Deliveroo-Hmac-Sha256",
+        "X-Deliveroo-Sequence-Guid",
+        "X-Deliveroo-Payload-Type",
+        "X-Deliveroo-Webhook-Version",
+    ],
+    params: &[],
+    header_values: &[
+        "event/order.new",
+        "event/rider.status_update",
+        "1499765769",
+        "our_sequence_guid \n",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).
