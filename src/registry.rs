@@ -11,4 +11,5 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_tiktok_shop::TikTokShop>(),
     ConnectorEntry::of::<o2o_youzan::Youzan>(),
     ConnectorEntry::of::<o2o_deliveroo::Deliveroo>(),
+    ConnectorEntry::of::<o2o_doordash::DoorDash>(),
 ]);

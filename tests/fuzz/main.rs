@@ -89,6 +89,7 @@ fn every_registered_connector_is_fuzzed() {
         &TIKTOK,
         &YOUZAN,
         &DELIVEROO,
+        &DOORDASH,
     ]
     .iter()
     .map(|spec| spec.id)
@@ -133,4 +134,9 @@ fn youzan() {
 #[test]
 fn deliveroo() {
     fuzz::<o2o_deliveroo::Deliveroo>(&DELIVEROO);
+}
+
+#[test]
+fn doordash() {
+    fuzz::<o2o_doordash::DoorDash>(&DOORDASH);
 }

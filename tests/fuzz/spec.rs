@@ -146,6 +146,21 @@ pub(crate) static DELIVEROO: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static DOORDASH: Spec = Spec {
+    id: "doordash",
+    headers: &["Authorization"],
+    params: &[],
+    header_values: &[
+        "Bearer",
+        "Bearer dev-doordash-webhook-token ",
+        "bearer dev-doordash-webhook-token",
+        "Basic dev-doordash-webhook-token",
+    ],
+    // A token, not a signature: nothing in the body is authenticated.
+    body_signed: |_| false,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).

@@ -165,6 +165,39 @@ pub fn hex_digest_matches(expected_lower_hex: &str, provided: &str) -> bool {
         .into()
 }
 
+/// Checks a bearer token (a platform that sends a registered secret instead of signing: DoorDash)
+/// against every active secret, in constant time: the SHA-256 of each is compared, so neither the
+/// secrets' contents nor their lengths show in the time taken. `provided` may carry the `Bearer `
+/// prefix or not.
+pub fn token_matches(secrets: &[Secret], provided: &str) -> Result<(), SignatureError> {
+    let provided = provided.trim();
+    if provided.is_empty() {
+        return Err(SignatureError::Missing);
+    }
+    if secrets.is_empty() {
+        return Err(SignatureError::NoSecret);
+    }
+    let bare = provided
+        .strip_prefix("Bearer ")
+        .or_else(|| provided.strip_prefix("bearer "))
+        .map(str::trim_start);
+    let digest = |text: &str| -> [u8; 32] { Sha256::digest(text.as_bytes()).into() };
+    let (whole, bare) = (digest(provided), bare.map(digest));
+    let mut matched = subtle::Choice::from(0);
+    for secret in secrets {
+        let expected = digest(secret.expose());
+        matched |= expected.ct_eq(&whole);
+        if let Some(bare) = &bare {
+            matched |= expected.ct_eq(bare);
+        }
+    }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
 /// Accepts a signed unix timestamp only within `tolerance_seconds` of `now` (replay window).
 /// Any `i64` is safe: a time at the ends of the range is simply outside the window (the
 /// difference is taken without overflow; tests/fuzz.rs sent `-9223372036854775808`).
@@ -198,6 +231,38 @@ fn new_mac(key: &[u8]) -> HmacSha256 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_matches_with_or_without_its_bearer_prefix_and_nothing_else() {
+        let secrets = [Secret::new("tok-old"), Secret::new("tok-new")];
+        for provided in [
+            "tok-new",
+            "Bearer tok-new",
+            "bearer tok-old",
+            " Bearer  tok-old ",
+        ] {
+            assert_eq!(token_matches(&secrets, provided), Ok(()), "{provided}");
+        }
+        for provided in [
+            "tok",
+            "tok-new2",
+            "Basic tok-new",
+            "Bearer",
+            "Bearer tok-newer",
+        ] {
+            assert_eq!(
+                token_matches(&secrets, provided),
+                Err(SignatureError::Mismatch),
+                "{provided}"
+            );
+        }
+        assert_eq!(token_matches(&secrets, "  "), Err(SignatureError::Missing));
+        assert_eq!(token_matches(&[], "tok"), Err(SignatureError::NoSecret));
+        // A registered value that is itself a whole header value (DoorDash Drive sends what you
+        // typed) matches as typed.
+        let typed = [Secret::new("Basic dXNlcjpwYXNz")];
+        assert_eq!(token_matches(&typed, "Basic dXNlcjpwYXNz"), Ok(()));
+    }
 
     fn secrets(values: &[&str]) -> Vec<Secret> {
         values.iter().map(|v| Secret::new(*v)).collect()
