@@ -18,7 +18,8 @@
 //!
 //! `O2O_FUZZ_CASES` (default 256 per connector) and `O2O_FUZZ_SEED` (default fixed; a number,
 //! `0x…`, or `random`) choose the run; a failure prints the seed, the minimal case and its request.
-//! The long run: `O2O_FUZZ_CASES=100000 cargo test --release --test fuzz -- --nocapture`.
+//! The long run (debug, so that integer overflow panics rather than wraps):
+//! `O2O_FUZZ_CASES=100000 cargo test --test fuzz -- --nocapture`.
 //!
 //! The parts: `spec` (what differs per connector), `case` (what a case is, and its strategies),
 //! `fixture` (a connector's samples, and a case made into a request), `json` (editing one node of
