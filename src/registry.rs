@@ -12,4 +12,5 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_youzan::Youzan>(),
     ConnectorEntry::of::<o2o_deliveroo::Deliveroo>(),
     ConnectorEntry::of::<o2o_doordash::DoorDash>(),
+    ConnectorEntry::of::<o2o_uber_eats::UberEats>(),
 ]);

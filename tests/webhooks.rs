@@ -220,6 +220,9 @@ async fn unknown_channels_tenants_and_paths_get_404_json() {
     for (path, code) in [
         ("/webhooks/not-a-channel", "unknown_channel"),
         ("/webhooks/shopify/unknown-tenant", "unknown_tenant"),
+        // A third segment is an endpoint, and Shopify calls one URL.
+        ("/webhooks/shopify/some-tenant/orders", "not_found"),
+        ("/prod/webhooks/shopify/some-tenant/orders", "not_found"),
         ("/elsewhere", "not_found"),
     ] {
         let (status, reply) = post(

@@ -91,6 +91,7 @@ fn every_registered_connector_is_fuzzed() {
         &YOUZAN,
         &DELIVEROO,
         &DOORDASH,
+        &UBER_EATS,
     ]
     .iter()
     .map(|spec| spec.id)
@@ -140,4 +141,9 @@ fn deliveroo() {
 #[test]
 fn doordash() {
     fuzz::<o2o_doordash::DoorDash>(&DOORDASH);
+}
+
+#[test]
+fn uber_eats() {
+    fuzz::<o2o_uber_eats::UberEats>(&UBER_EATS);
 }

@@ -161,6 +161,20 @@ pub(crate) static DOORDASH: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static UBER_EATS: Spec = Spec {
+    id: "uber-eats",
+    headers: &["X-Uber-Signature", "X-Environment"],
+    params: &[],
+    header_values: &[
+        "sandbox",
+        "production",
+        "orders.cancel",
+        "fb23002ca7a68343963564fc3eb9e245a882cb60458609f17dba587a9f772fc4",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).
