@@ -89,6 +89,9 @@ impl Connector for UberEats {
     }
 
     fn build(settings: Settings) -> Result<Self, SettingsError> {
+        // The API client first: it reports `api_base` and `api_timeout_ms`, which the OAuth
+        // client shares; a failure of the OAuth client after it can only be `auth_base`.
+        let orders_client = ApiClient::new(&settings.api, api::DEFAULT_API_BASE)?;
         let auth = ApiSettings {
             api_base: settings.auth_base.clone(),
             api_timeout_ms: settings.api.api_timeout_ms,
@@ -100,7 +103,7 @@ impl Connector for UberEats {
         }
         Ok(Self {
             orders: api::OrderApi::new(
-                ApiClient::new(&settings.api, api::DEFAULT_API_BASE)?,
+                orders_client,
                 auth,
                 settings.client_id,
                 settings.client_secret,
@@ -271,6 +274,30 @@ mod tests {
             signed.headers.get(SIGNATURE_HEADER),
             Some(EXAMPLE_SIGNATURE)
         );
+    }
+
+    #[test]
+    fn bad_hosts_and_an_empty_client_id_stop_the_build_naming_the_setting() {
+        let build = |client_id: &str, auth_base: Option<&str>, api_base: Option<&str>| {
+            UberEats::build(Settings {
+                secrets: Secrets::new(vec![Secret::new("k")]).expect("secrets"),
+                client_id: client_id.into(),
+                client_secret: Secret::new("s"),
+                scopes: None,
+                auth_base: auth_base.map(str::to_owned),
+                api: ApiSettings {
+                    api_base: api_base.map(str::to_owned),
+                    api_timeout_ms: None,
+                },
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(build("c", None, None), Ok(()));
+        let problem = |result: Result<(), String>| result.expect_err("refused");
+        assert!(problem(build("c", Some("ftp://x"), None)).starts_with("auth_base:"));
+        assert!(problem(build("c", None, Some("nope"))).starts_with("api_base:"));
+        assert!(problem(build(" ", None, None)).starts_with("client_id:"));
     }
 
     /// A second independent vector: an open-source signing script's body with `webhook_meta`
