@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use o2o_core::EnrichError;
 use o2o_core::settings::Secret;
-use o2o_enrich::ApiClient;
+use o2o_enrich::{ApiClient, percent_encode, transport};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -142,7 +142,7 @@ impl OrderApi {
         const API: &str = "uber-eats order";
         let url = self
             .api
-            .url(&format!("/v2/eats/order/{}", path_segment(order_id)));
+            .url(&format!("/v2/eats/order/{}", percent_encode(order_id)));
         let mut refreshed = false;
         loop {
             let token = self.access_token(refreshed).await?;
@@ -208,38 +208,13 @@ fn unreadable(api: &str, status: u16) -> EnrichError {
     EnrichError::Permanent(format!("{api}: unexpected answer (HTTP {status})"))
 }
 
-fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    EnrichError::Transient(format!("{api}: {kind}"))
-}
-
 /// `application/x-www-form-urlencoded`, each value percent-encoded.
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(name, value)| format!("{name}={}", path_segment(value)))
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters (a path segment, a form
-/// value).
-fn path_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -252,6 +227,6 @@ mod tests {
             form_encode(&[("scope", "eats.order eats.store"), ("a", "b/c+d")]),
             "scope=eats.order%20eats.store&a=b%2Fc%2Bd"
         );
-        assert_eq!(path_segment("../x?y"), "..%2Fx%3Fy");
+        assert_eq!(percent_encode("../x?y"), "..%2Fx%3Fy");
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use o2o_core::EnrichError;
 use o2o_core::settings::Secret;
-use o2o_enrich::{ApiClient, send_json};
+use o2o_enrich::{ApiClient, percent_encode, send_json};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -157,7 +157,7 @@ impl OrderApi {
         loop {
             let url = self.client.url(&format!(
                 "/channels/ec/order/get?access_token={}",
-                encode_query_value(&token)
+                percent_encode(&token)
             ));
             let answer: OrderAnswer = send_json(API, self.json_post(url, &body)).await?;
             match answer.errcode {
@@ -187,27 +187,14 @@ impl OrderApi {
     }
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
-fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn encodes_query_values_and_sorts_error_codes() {
-        assert_eq!(encode_query_value("AB-c_9.~"), "AB-c_9.~");
-        assert_eq!(encode_query_value("a+b/c="), "a%2Bb%2Fc%3D");
+        assert_eq!(percent_encode("AB-c_9.~"), "AB-c_9.~");
+        assert_eq!(percent_encode("a+b/c="), "a%2Bb%2Fc%3D");
         assert!(matches!(classify("x", -1), EnrichError::Transient(_)));
         assert!(matches!(classify("x", 48001), EnrichError::Transient(_)));
         assert!(matches!(classify("x", 47001), EnrichError::Permanent(_)));

@@ -122,7 +122,9 @@ pub async fn send_json<T: DeserializeOwned>(
     })
 }
 
-fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
+/// The transient error of a request that got no answer: timed out, could not connect, or failed
+/// on the way (named without the URL, which may carry a token).
+pub fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -131,6 +133,20 @@ fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
         "request failed"
     };
     EnrichError::Transient(format!("{api}: {kind}"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters: a query value, a form
+/// value or a path segment.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
