@@ -193,6 +193,7 @@ fn order(raw: &payload::Order, path: &str) -> Result<Order, NormaliseError> {
         service_fee: money("bag_fee", &raw.bag_fee)?,
         tip: None,
         total: money("total_price", &raw.total_price)?,
+        ..Totals::default()
     };
     let items = raw
         .items

@@ -227,6 +227,7 @@ async fn a_paid_message_becomes_a_full_payment_event() {
             service_fee: None,
             tip: None,
             total: cny(1990), // pay_amount = 2190 - 200
+            ..Totals::default()
         }
     );
     assert_eq!(presentment_totals, &None);

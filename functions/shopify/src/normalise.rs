@@ -185,6 +185,7 @@ fn order(raw: &payload::Order) -> Result<Order, NormaliseError> {
             raw.total_price.as_ref(),
             currency,
         )?,
+        ..Totals::default()
     };
     let presentment_differs = raw
         .presentment_currency

@@ -161,6 +161,10 @@ fn assert_totals(what: &str, actual: &Totals, expected: &Totals) {
         service_fee,
         tip,
         total,
+        platform_discount,
+        merchant_discount,
+        commission,
+        merchant_receivable,
     } = expected;
     assert_eq!(&actual.subtotal, subtotal, "{what}.subtotal");
     assert_eq!(&actual.discount, discount, "{what}.discount");
@@ -169,6 +173,19 @@ fn assert_totals(what: &str, actual: &Totals, expected: &Totals) {
     assert_eq!(&actual.service_fee, service_fee, "{what}.service_fee");
     assert_eq!(&actual.tip, tip, "{what}.tip");
     assert_eq!(&actual.total, total, "{what}.total");
+    assert_eq!(
+        &actual.platform_discount, platform_discount,
+        "{what}.platform_discount"
+    );
+    assert_eq!(
+        &actual.merchant_discount, merchant_discount,
+        "{what}.merchant_discount"
+    );
+    assert_eq!(&actual.commission, commission, "{what}.commission");
+    assert_eq!(
+        &actual.merchant_receivable, merchant_receivable,
+        "{what}.merchant_receivable"
+    );
 }
 
 fn assert_items(what: &str, actual: &[Item], expected: &[Item]) {
@@ -234,6 +251,7 @@ fn totals_1042() -> Totals {
         // `total_tip_received` is "0.00" or absent: no tip.
         tip: None,
         total: Some(usd(7293)),
+        ..Totals::default()
     }
 }
 
@@ -533,6 +551,7 @@ fn orders_cancelled() {
                 service_fee: None,
                 tip: None,
                 total: Some(usd(13803)),
+                ..Totals::default()
             },
             presentment_totals: None,
             items: vec![Item {
@@ -610,6 +629,7 @@ fn orders_create_jpy_is_in_whole_yen() {
                 service_fee: None,
                 tip: None,
                 total: Some(jpy(7480)),
+                ..Totals::default()
             },
             presentment_totals: None,
             items: vec![
@@ -696,6 +716,7 @@ fn orders_create_multicurrency_keeps_both_currencies() {
                 service_fee: None,
                 tip: None,
                 total: Some(usd(20373)),
+                ..Totals::default()
             },
             // presentment_money: 2 × 21.00 + 119.00 = 161.00; + 14.00 shipping = 175.00.
             presentment_totals: Some(Totals {
@@ -706,6 +727,7 @@ fn orders_create_multicurrency_keeps_both_currencies() {
                 service_fee: None,
                 tip: None,
                 total: Some(eur(17500)),
+                ..Totals::default()
             }),
             items: vec![
                 Item {

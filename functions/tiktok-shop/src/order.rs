@@ -154,6 +154,7 @@ fn totals(payment: &ApiPayment, currency: Currency) -> Result<Totals, NormaliseE
             payment.total_amount.as_ref(),
             currency,
         )?,
+        ..Totals::default()
     })
 }
 

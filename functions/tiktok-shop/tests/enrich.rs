@@ -258,6 +258,7 @@ async fn cancellations_become_order_cancelled() {
             service_fee: None,
             tip: None,
             total: Some(usd(2634)),
+            ..Totals::default()
         },
         items: vec![Item {
             external_id: text("577801530011253406"),

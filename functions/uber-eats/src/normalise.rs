@@ -181,6 +181,7 @@ fn order(raw: &OrderV2) -> Result<Order, NormaliseError> {
         service_fee: money("payment.charges.total_fee", &charges.total_fee)?,
         tip: money("payment.charges.tip", &charges.tip)?,
         total: money("payment.charges.total", &charges.total)?,
+        ..Totals::default()
     };
     let cart = raw.cart.clone().unwrap_or_default();
     let items = cart

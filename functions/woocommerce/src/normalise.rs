@@ -196,6 +196,7 @@ fn order(raw: &payload::Order, currency: Currency) -> Result<Order, NormaliseErr
         },
         tip: None,
         total: fields::optional_money("total", raw.total.as_ref(), currency)?,
+        ..Totals::default()
     };
     let status = raw.status.as_deref().and_then(order_status);
     let paid_at = gmt("date_paid_gmt", raw.date_paid_gmt.as_deref())?;

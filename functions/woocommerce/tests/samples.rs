@@ -243,6 +243,7 @@ fn order_727(status: OrderStatus, version: &str) -> Order {
             service_fee: None, // no fee_lines
             tip: None,
             total: Some(usd(9292)), // 86.50 - 8.65 + 7.99 + 7.08
+            ..Totals::default()
         },
         presentment_totals: None,
         items: vec![
@@ -315,6 +316,7 @@ fn order_731(status: OrderStatus) -> Order {
             service_fee: None,
             tip: None,
             total: Some(usd(4004)), // 29.00 + 7.99 + 3.05
+            ..Totals::default()
         },
         presentment_totals: None,
         items: vec![Item {
@@ -507,6 +509,7 @@ fn order_restored() {
                 service_fee: None,
                 tip: None,
                 total: Some(usd(21325)), // 185.00 + 12.00 + 16.25
+                ..Totals::default()
             },
             presentment_totals: None,
             items: vec![Item {
@@ -583,6 +586,7 @@ fn order_created_jpy() {
                 service_fee: Some(jpy(300)), // fee_lines: 代引き手数料 300
                 tip: None,
                 total: Some(jpy(7260)),
+                ..Totals::default()
             },
             presentment_totals: None,
             items: vec![

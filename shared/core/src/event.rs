@@ -217,6 +217,19 @@ pub struct Totals {
     /// What the buyer pays in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<Money>,
+    /// The part of `discount` the platform funds (delivery apps' own promotions), positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_discount: Option<Money>,
+    /// The part of `discount` the merchant funds, positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_discount: Option<Money>,
+    /// What the platform charges the merchant for the order (commission, service fees), positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commission: Option<Money>,
+    /// What the platform pays the merchant for the order, after its commission and the
+    /// merchant-funded discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_receivable: Option<Money>,
 }
 
 impl Totals {

@@ -209,6 +209,7 @@ pub fn expected_order_a(status: Option<OrderStatus>) -> Order {
             tip: None,
             // 47.97 + 5.99 + 4.32
             total: Some(usd(5828)),
+            ..Totals::default()
         },
         presentment_totals: None,
         items: vec![
