@@ -7,7 +7,7 @@ use super::*;
 enum Expect {
     /// A URL verification or health check: answered, nothing recorded.
     Handshake,
-    /// Not a `POST`: 405.
+    /// Not a method the platform delivers with (`POST`, and `GET` for Meituan): 405.
     MethodNotAllowed,
     /// `verify` refused it.
     Refused(Rejection),
@@ -24,7 +24,7 @@ fn oracle<C: Connector>(connector: &C, req: &WebhookRequest) -> Expect {
     if connector.handshake(req).is_some() {
         return Expect::Handshake;
     }
-    if req.method != "POST" {
+    if !C::info().is_delivery_method(&req.method) {
         return Expect::MethodNotAllowed;
     }
     let verified = match connector.verify(req) {

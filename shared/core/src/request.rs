@@ -84,6 +84,20 @@ impl WebhookRequest {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters: a query value, a form
+/// value or a path segment.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `application/x-www-form-urlencoded` text; `None` when it is not valid UTF-8.
 pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();

@@ -135,19 +135,9 @@ pub fn transport(api: &str, e: &reqwest::Error) -> EnrichError {
     EnrichError::Transient(format!("{api}: {kind}"))
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters: a query value, a form
-/// value or a path segment.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+/// Percent-encodes a query value, a form value or a path segment (`o2o_core`'s, re-exported
+/// for the connectors that call APIs).
+pub use o2o_core::request::percent_encode;
 
 #[cfg(test)]
 mod tests {

@@ -55,18 +55,20 @@ impl FunctionUnderTest {
         }
     }
 
-    /// Posts `req` to `/webhooks/<channel>` as an API Gateway HTTP API event (body base64, as
-    /// API Gateway encodes binary bodies); returns the status and body the function answered.
+    /// Posts `req` to `/webhooks/<channel>[/<tenant>][/<endpoint>]` as an API Gateway HTTP API
+    /// event (body base64, as API Gateway encodes binary bodies); returns the status and body the
+    /// function answered.
     pub async fn webhook(&self, channel: &str, req: &WebhookRequest) -> (u16, String) {
         let headers: Vec<(&str, &str)> = req.headers.iter().collect();
-        let event = events::http_v2(
-            &req.method,
-            &format!("/webhooks/{channel}"),
-            &req.query,
-            &headers,
-            &req.body,
-            true,
-        );
+        let path = [
+            Some(channel),
+            req.path_tenant.as_deref(),
+            req.endpoint.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold("/webhooks".to_owned(), |path, segment| path + "/" + segment);
+        let event = events::http_v2(&req.method, &path, &req.query, &headers, &req.body, true);
         match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
             Invocation::Response(response) => (
                 response["statusCode"]
