@@ -13,4 +13,6 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_deliveroo::Deliveroo>(),
     ConnectorEntry::of::<o2o_doordash::DoorDash>(),
     ConnectorEntry::of::<o2o_uber_eats::UberEats>(),
+    ConnectorEntry::of::<o2o_meituan::Meituan>(),
+    ConnectorEntry::of::<o2o_eleme::Eleme>(),
 ]);

@@ -150,8 +150,8 @@ async fn every_sample_answers_keys_and_events_stay_byte_for_byte() {
             ..ServerSetup::default()
         })
         .await;
-        let url = server.webhook_url(&channel);
         let req = signed_request(&channel, &file);
+        let url = endpoint_url(&server.webhook_url(&channel), &req);
         let first = answer(&url, &req).await;
         settled(&server).await;
         let again = answer(&url, &req).await;

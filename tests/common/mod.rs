@@ -154,6 +154,15 @@ pub fn signed_request(channel: &str, file: &str) -> o2o_core::WebhookRequest {
         .expect("sign")
 }
 
+/// `channel_url` (`…/webhooks/<channel>`) followed by the request's endpoint segment, for the
+/// platforms that call one URL per kind of push (Meituan's `…/order`).
+pub fn endpoint_url(channel_url: &str, req: &o2o_core::WebhookRequest) -> String {
+    match &req.endpoint {
+        Some(endpoint) => format!("{channel_url}/{endpoint}"),
+        None => channel_url.to_owned(),
+    }
+}
+
 /// Sends `req` (method, query, headers, body) to `url`; returns status and body.
 pub async fn send(url: &str, req: &o2o_core::WebhookRequest) -> (u16, String) {
     let url = if req.query.is_empty() {
@@ -363,14 +372,34 @@ const DOUYIN_ORDER: &str =
     include_str!("../../functions/douyin-shop/tests/fixtures/order-detail.json");
 const TIKTOK_ORDER: &str =
     include_str!("../../functions/tiktok-shop/tests/fixtures/order-detail.json");
+const UBER_EATS_ORDER: &str =
+    include_str!("../../functions/uber-eats/tests/fixtures/order-v2.json");
+/// Ele.me's type-10 sample: its `message` is the `OOrder` that `eleme.order.getOrder` returns
+/// for the type-217 sample's order.
+const ELEME_ORDER_PUSH: &str = include_str!("../../events/eleme/order-created.http");
+
+/// `eleme.order.getOrder`'s answer for the thin sample: `{id, result: OOrder, error: null}`.
+fn eleme_get_order_answer() -> String {
+    let (_, body) = ELEME_ORDER_PUSH.split_once("\n\n").expect("a sample");
+    let push: serde_json::Value = serde_json::from_str(body).expect("the sample's JSON");
+    let order = push["message"].as_str().expect("message is a JSON string");
+    format!(r#"{{"id":"pinned","result":{order},"error":null}}"#)
+}
 
 /// The channels whose webhooks are thin: enriched from the platform's order API.
-pub const THIN_CHANNELS: [&str; 3] = ["wechat-channels-shop", "douyin-shop", "tiktok-shop"];
+pub const THIN_CHANNELS: [&str; 5] = [
+    "wechat-channels-shop",
+    "douyin-shop",
+    "tiktok-shop",
+    "uber-eats",
+    "eleme",
+];
 
-/// One local mock standing in for the three platforms' order APIs (their paths differ), each
-/// answering with the documented response kept in the connector's `tests/fixtures/`.
+/// One local mock standing in for the thin platforms' order APIs (their paths differ), each
+/// answering with the documented response kept in the connector's `tests/fixtures/` (Ele.me's:
+/// the order of its type-10 sample).
 pub async fn platform_api_mocks() -> wiremock::MockServer {
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::{method, path_regex};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
     let answers = [
@@ -382,10 +411,35 @@ pub async fn platform_api_mocks() -> wiremock::MockServer {
         ("POST", "/channels/ec/order/get", WECHAT_ORDER),
         ("POST", "/order/orderDetail", DOUYIN_ORDER),
         ("GET", "/order/202309/orders", TIKTOK_ORDER),
+        (
+            "POST",
+            "/oauth/v2/token",
+            r#"{"access_token":"e2e-token","token_type":"Bearer","expires_in":2592000}"#,
+        ),
+        // The fixture's order, and the same order under the id of the other order sample.
+        (
+            "GET",
+            "/v2/eats/order/f9f363d1-e1c2-4595-b477-c649845bc953",
+            UBER_EATS_ORDER,
+        ),
+        (
+            "GET",
+            "/v2/eats/order/153dd7f1-339d-4619-940c-418943c14636",
+            &UBER_EATS_ORDER.replace(
+                "f9f363d1-e1c2-4595-b477-c649845bc953",
+                "153dd7f1-339d-4619-940c-418943c14636",
+            ),
+        ),
+        (
+            "POST",
+            "/token",
+            r#"{"access_token":"e2e-token","token_type":"Bearer","expires_in":86400}"#,
+        ),
+        ("POST", "/api/v1", &eleme_get_order_answer()),
     ];
     for (verb, route, body) in answers {
         Mock::given(method(verb))
-            .and(path(route))
+            .and(path_regex(format!("^{route}$")))
             .respond_with(
                 ResponseTemplate::new(200)
                     .insert_header("content-type", "application/json")
@@ -404,6 +458,11 @@ pub fn dev_channels_with_api_base(api_base: &str) -> BTreeMap<String, ChannelCon
     for channel in THIN_CHANNELS {
         let table = channels.get_mut(channel).expect("dev config table");
         table.default.insert("api_base".to_owned(), api_base.into());
+        if channel == "uber-eats" {
+            table
+                .default
+                .insert("auth_base".to_owned(), api_base.into());
+        }
     }
     channels
 }

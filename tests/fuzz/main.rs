@@ -92,6 +92,8 @@ fn every_registered_connector_is_fuzzed() {
         &DELIVEROO,
         &DOORDASH,
         &UBER_EATS,
+        &MEITUAN,
+        &ELEME,
     ]
     .iter()
     .map(|spec| spec.id)
@@ -146,4 +148,14 @@ fn doordash() {
 #[test]
 fn uber_eats() {
     fuzz::<o2o_uber_eats::UberEats>(&UBER_EATS);
+}
+
+#[test]
+fn meituan() {
+    fuzz::<o2o_meituan::Meituan>(&MEITUAN);
+}
+
+#[test]
+fn eleme() {
+    fuzz::<o2o_eleme::Eleme>(&ELEME);
 }

@@ -175,6 +175,36 @@ pub(crate) static UBER_EATS: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static MEITUAN: Spec = Spec {
+    id: "meituan",
+    headers: &["Content-Type"],
+    params: &[
+        "sig",
+        "app_id",
+        "timestamp",
+        "order_id",
+        "status",
+        "reason_code",
+        "notify_type",
+        "logistics_status",
+    ],
+    header_values: &["application/x-www-form-urlencoded", "text/plain"],
+    // `sig` covers the decoded parameters, not the bytes: `%41` and `A` are the same value.
+    body_signed: |_| false,
+    seal: None,
+};
+
+pub(crate) static ELEME: Spec = Spec {
+    id: "eleme",
+    headers: &["Content-Type"],
+    params: &[],
+    header_values: &["application/json", "text/plain"],
+    // The signature covers the envelope's field values, not its bytes: whitespace, key order
+    // and escapes may change and it still verifies.
+    body_signed: |_| false,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).

@@ -163,6 +163,20 @@ pub async fn round_trip(
     ack: &str,
     thin: bool,
 ) -> RoundTrip {
+    round_trip_with_forgery(binary, connector, sample, table, ack, thin, crate::tampered).await
+}
+
+/// [`round_trip`], with `forge` making the copy that must be refused from the signed request
+/// (a platform that authenticates with a token rather than a signature: another token).
+pub async fn round_trip_with_forgery(
+    binary: &str,
+    connector: o2o_core::ConnectorEntry,
+    sample: &[u8],
+    table: &Value,
+    ack: &str,
+    thin: bool,
+    forge: fn(WebhookRequest) -> WebhookRequest,
+) -> RoundTrip {
     let channel = (connector.info)().id;
     let settings = table.as_object().cloned().expect("a channel table");
     let instance = (connector.build)(&settings, channel).expect("the table builds");
@@ -182,9 +196,9 @@ pub async fn round_trip(
     assert_eq!((waiting, quarantined), (0, 0));
 
     assert_eq!(function.webhook(channel, &req).await, (200, ack.to_owned()));
-    let tampered = crate::tampered(req.clone());
-    let (status, reason) = function.webhook(channel, &tampered).await;
-    assert!((400..500).contains(&status), "tampered: {status} {reason}");
+    let forged = forge(req.clone());
+    let (status, reason) = function.webhook(channel, &forged).await;
+    assert!((400..500).contains(&status), "forged: {status} {reason}");
     assert_eq!(function.depths().await, [published, 0, 0], "nothing added");
     let events = function.take_unified_events().await;
 

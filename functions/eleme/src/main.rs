@@ -1,0 +1,5 @@
+//! The eleme Lambda function: webhooks from API Gateway and the enrichment queue's batches.
+
+fn main() -> std::process::ExitCode {
+    o2o_aws::lambda::run::<o2o_eleme::Eleme>()
+}
