@@ -181,6 +181,12 @@ fn order(raw: &OrderV2) -> Result<Order, NormaliseError> {
         service_fee: money("payment.charges.total_fee", &charges.total_fee)?,
         tip: money("payment.charges.tip", &charges.tip)?,
         total: money("payment.charges.total", &charges.total)?,
+        commission: money(
+            "payment.charges.marketplace_fee_due_to_uber",
+            &charges.marketplace_fee_due_to_uber,
+        )?
+        .map(|m| fields::magnitude("payment.charges.marketplace_fee_due_to_uber", m))
+        .transpose()?,
         ..Totals::default()
     };
     let cart = raw.cart.clone().unwrap_or_default();

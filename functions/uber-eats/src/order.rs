@@ -158,6 +158,9 @@ pub struct Charges {
     /// Promotions applied to the order.
     #[serde(default)]
     pub total_promo_applied: Option<Amount>,
+    /// The marketplace fee the merchant owes Uber for the order.
+    #[serde(default)]
+    pub marketplace_fee_due_to_uber: Option<Amount>,
 }
 
 /// Money: `amount` in the currency's smallest unit.

@@ -230,6 +230,27 @@ async fn the_token_is_fetched_once_and_reused() {
     );
 }
 
+/// `marketplace_fee_due_to_uber`, which the fixture (Uber's sample) leaves out, is what Uber
+/// charges the merchant: the order's `commission`.
+#[tokio::test]
+async fn the_marketplace_fee_is_the_commission() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, 1).await;
+    let mut order = order_json();
+    order["payment"]["charges"]["marketplace_fee_due_to_uber"] =
+        json!({"amount": 412, "currency_code": "USD", "formatted_amount": "$4.12"});
+    order_endpoint(200, Some(order)).mount(&server).await;
+    let Ok(Normalised::Events(events)) = connector(&server)
+        .enrich(thin("orders.notification"), &ctx())
+        .await
+    else {
+        panic!("enriched");
+    };
+    let totals = &events[0].order.as_ref().expect("an order").totals;
+    assert_eq!(totals.commission, usd(412));
+    assert_eq!(totals.total, usd(1399), "the customer's total is unchanged");
+}
+
 #[tokio::test]
 async fn a_refused_token_is_refreshed_once() {
     let server = MockServer::start().await;
