@@ -322,6 +322,7 @@ pub fn draft(
         status: None,
         method: method(data.pay_type.0.or(detail.pay_type.map(|p| p.0))),
         failure_reason: None,
+        ..Payment::default()
     });
     let refund = (event_type == EventType::OrderRefunded).then(|| Refund {
         external_id: data.aftersale_id.as_ref().map(|i| i.0.clone()),

@@ -387,6 +387,7 @@ fn orders_paid() {
             status: text("paid"),
             method: None,
             failure_reason: None,
+            ..Payment::default()
         })
     );
     let order = event.order.expect("orders/paid carries the order");

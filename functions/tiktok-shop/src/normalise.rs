@@ -147,6 +147,7 @@ pub fn event(thin: &Thin, raw: &ApiOrder) -> Result<EventDraft, NormaliseError> 
         status: Some(thin.status.clone()),
         method: order.payments.first().and_then(|p| p.method.clone()),
         failure_reason: None,
+        ..Payment::default()
     });
     let refund = (thin.event_type == EventType::OrderRefunded).then(|| Refund {
         external_id: thin.refund_id.clone(),

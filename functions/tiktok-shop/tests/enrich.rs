@@ -165,6 +165,7 @@ async fn awaiting_shipment_becomes_payment_succeeded_with_the_full_order() {
             status: text("AWAITING_SHIPMENT"),
             method: text("Credit/Debit Card"),
             failure_reason: None,
+            ..Payment::default()
         })
     );
     assert_eq!(event.refund, None);

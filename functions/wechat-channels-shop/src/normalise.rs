@@ -94,6 +94,7 @@ pub fn draft(message: &Message, detail: &OrderDetail) -> Result<EventDraft, Norm
                 status: Some("paid".into()),
                 method: Some("wechat_pay".into()),
                 failure_reason: None,
+                ..Payment::default()
             });
             EventType::PaymentSucceeded
         }

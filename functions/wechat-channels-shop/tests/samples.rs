@@ -224,6 +224,7 @@ async fn order_pay_becomes_payment_succeeded() {
             status: Some("paid".into()),
             method: Some("wechat_pay".into()),
             failure_reason: None,
+            ..Payment::default()
         })
     );
 }

@@ -788,6 +788,7 @@ fn failed_payment_carries_the_payment() {
             status: text("failed"),
             method: text("PayPal"),
             failure_reason: None,
+            ..Payment::default()
         }),
         refund: None,
     };

@@ -244,6 +244,7 @@ fn full_order(
         status: envelope.status.clone(),
         method: oi.pay_type_str.clone(),
         failure_reason: None,
+        ..Payment::default()
     });
     Ok(EventDraft {
         event_type,

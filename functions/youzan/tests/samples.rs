@@ -362,6 +362,7 @@ fn trade_paid_is_payment_succeeded_with_the_order() {
             status: s("TRADE_PAID"),
             method: s("WEIXIN_DAIXIAO"),
             failure_reason: None,
+            ..Payment::default()
         })
     );
 }
@@ -637,6 +638,7 @@ fn trade_buyer_pay_in_the_event_sign_form() {
             status: s("WAIT_SELLER_SEND_GOODS"),
             method: s("WEIXIN"),
             failure_reason: None,
+            ..Payment::default()
         })
     );
 }

@@ -75,9 +75,12 @@ pub enum EventType {
     /// A payment failed.
     #[serde(rename = "payment.failed")]
     PaymentFailed,
-    /// A payment was refunded.
+    /// A payment was refunded, fully or partly (the `refund` says how much).
     #[serde(rename = "payment.refunded")]
     PaymentRefunded,
+    /// The buyer disputed a payment with their bank (a chargeback or its inquiry).
+    #[serde(rename = "payment.disputed")]
+    PaymentDisputed,
 }
 
 impl EventType {
@@ -93,6 +96,7 @@ impl EventType {
             EventType::PaymentSucceeded => "payment.succeeded",
             EventType::PaymentFailed => "payment.failed",
             EventType::PaymentRefunded => "payment.refunded",
+            EventType::PaymentDisputed => "payment.disputed",
         }
     }
 }
@@ -398,9 +402,18 @@ pub struct Payment {
     /// The provider's payment id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
-    /// The merchant order id it pays for.
+    /// The merchant order id it pays for: the provider's order field, or the configured
+    /// metadata key where it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_ref: Option<String>,
+    /// The channel whose order `order_ref` names (the payment channel's `orders_channel`
+    /// setting): its events and this payment's share the message group
+    /// `{order_channel}:{order_tenant}:{order_ref}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_channel: Option<String>,
+    /// That channel's tenant (`orders_tenant`), with `order_channel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_tenant: Option<String>,
     /// Amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
@@ -413,6 +426,29 @@ pub struct Payment {
     /// Why it failed, for failed payments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// The dispute, for `payment.disputed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<Dispute>,
+}
+
+/// A dispute (chargeback) of a payment.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Dispute {
+    /// The provider's dispute id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The amount disputed, as a positive amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// The reason the bank or buyer gave, as the provider writes it (`fraudulent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The provider's dispute status (`needs_response`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// When the merchant's evidence is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_due_by: Option<Timestamp>,
 }
 
 /// A refund.

@@ -11,6 +11,7 @@ pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod key;
+pub mod link;
 pub mod money;
 pub mod pipeline;
 pub mod ports;

@@ -139,18 +139,9 @@ impl Pipeline<'_> {
 
 /// The unified-queue message for an event: FIFO group per order, dedup on the event id.
 pub fn unified_message(event: &UnifiedOrderEvent) -> Result<QueueMessage, serde_json::Error> {
-    let order_ref = event
-        .order
-        .as_ref()
-        .map(|o| o.external_id.as_str())
-        .or_else(|| event.payment.as_ref().and_then(|p| p.order_ref.as_deref()))
-        .unwrap_or(&event.source.external_event_id);
     Ok(QueueMessage {
         body: serde_json::to_string(event)?,
-        group_id: Some(format!(
-            "{}:{}:{}",
-            event.source.channel, event.source.tenant, order_ref
-        )),
+        group_id: Some(group_id(event)),
         // The event id is a hash of the idempotency key and the event's index: one delivery may
         // yield several events, and each must survive FIFO deduplication.
         dedup_id: Some(event.event_id.clone()),
@@ -160,6 +151,36 @@ pub fn unified_message(event: &UnifiedOrderEvent) -> Result<QueueMessage, serde_
             ("schema_version", "1".to_owned()),
         ],
     })
+}
+
+/// The FIFO message group: `{channel}:{tenant}:{order id}`, so an order's events stay in order.
+/// A payment names its order by `order_ref`; with the channel and tenant of that order
+/// (`order_channel`, `order_tenant`), it joins the order's own group, so the payment and the
+/// order's events reach the consumer in order. Without an order, the event is its own group.
+pub fn group_id(event: &UnifiedOrderEvent) -> String {
+    let source = &event.source;
+    if let Some(order) = &event.order {
+        return format!("{}:{}:{}", source.channel, source.tenant, order.external_id);
+    }
+    match &event.payment {
+        Some(payment) => {
+            let order = payment
+                .order_ref
+                .as_deref()
+                .unwrap_or(&source.external_event_id);
+            match (&payment.order_channel, &payment.order_tenant) {
+                (Some(channel), tenant) if payment.order_ref.is_some() => format!(
+                    "{channel}:{}:{order}",
+                    tenant.as_deref().unwrap_or(&source.tenant)
+                ),
+                _ => format!("{}:{}:{order}", source.channel, source.tenant),
+            }
+        }
+        None => format!(
+            "{}:{}:{}",
+            source.channel, source.tenant, source.external_event_id
+        ),
+    }
 }
 
 /// The request a stored delivery was made from, and its authenticated payload when stored.
@@ -182,4 +203,67 @@ pub(crate) fn stored_request(
     };
     let payload = stored.payload_base64.as_deref().map(decode).transpose()?;
     Ok((req, payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ChannelKind, EventType, Order, Payment};
+    use crate::timestamp::Timestamp;
+
+    fn event(order: Option<&str>, payment: Option<Payment>) -> UnifiedOrderEvent {
+        UnifiedOrderEvent {
+            schema_version: SchemaVersion::V1,
+            event_id: "e".into(),
+            event_type: EventType::PaymentSucceeded,
+            occurred_at: Timestamp::now(),
+            received_at: Timestamp::now(),
+            source: Source {
+                channel: "stripe".into(),
+                channel_kind: ChannelKind::Payment,
+                tenant: "acct_1".into(),
+                external_event_id: "evt_1".into(),
+                topic: "payment_intent.succeeded".into(),
+                status: None,
+            },
+            order: order.map(|id| Order {
+                external_id: id.into(),
+                ..Order::default()
+            }),
+            payment,
+            refund: None,
+        }
+    }
+
+    fn payment(order_ref: Option<&str>, channel: Option<&str>, tenant: Option<&str>) -> Payment {
+        Payment {
+            order_ref: order_ref.map(str::to_owned),
+            order_channel: channel.map(str::to_owned),
+            order_tenant: tenant.map(str::to_owned),
+            ..Payment::default()
+        }
+    }
+
+    #[test]
+    fn a_linked_payment_joins_its_orders_group() {
+        let linked = payment(Some("1001"), Some("shopify"), Some("shop.myshopify.com"));
+        assert_eq!(
+            group_id(&event(None, Some(linked))),
+            "shopify:shop.myshopify.com:1001"
+        );
+        let own_tenant = payment(Some("1001"), Some("shopify"), None);
+        assert_eq!(
+            group_id(&event(None, Some(own_tenant))),
+            "shopify:acct_1:1001"
+        );
+        let unlinked = payment(Some("1001"), None, None);
+        assert_eq!(group_id(&event(None, Some(unlinked))), "stripe:acct_1:1001");
+        let no_order = payment(None, Some("shopify"), None);
+        assert_eq!(
+            group_id(&event(None, Some(no_order))),
+            "stripe:acct_1:evt_1"
+        );
+        assert_eq!(group_id(&event(Some("o9"), None)), "stripe:acct_1:o9");
+        assert_eq!(group_id(&event(None, None)), "stripe:acct_1:evt_1");
+    }
 }
