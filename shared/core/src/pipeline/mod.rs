@@ -16,7 +16,7 @@ use crate::key::IdempotencyKey;
 use crate::ports::{IdempotencyStore, PortError, Queues};
 use crate::request::{Rejection, Reply};
 
-pub use route::unified_message;
+pub use route::{group_id, unified_message};
 
 /// Seconds an `INPROGRESS` claim blocks retries when the adapter gives no deadline.
 pub const DEFAULT_IN_PROGRESS_SECONDS: i64 = 60;
