@@ -256,6 +256,14 @@ pub trait Connector: Send + Sync + Sized + 'static {
         None
     }
 
+    /// Fetches what [`verify`](Self::verify) needs from the platform before it runs, since
+    /// `verify` itself does no I/O: PayPal's signing certificate, from an allowlisted host, cached.
+    /// The default: nothing. An error is the answer (a certificate that cannot be fetched now:
+    /// 503, which the platform retries); nothing has been recorded.
+    async fn prepare_verify(&self, _req: &WebhookRequest) -> Result<(), Rejection> {
+        Ok(())
+    }
+
     /// Checks that a `POST` really comes from the platform, over the exact raw bytes, and returns
     /// what it authenticated (decrypted where the platform encrypts). Nothing else looks at an
     /// unverified request.

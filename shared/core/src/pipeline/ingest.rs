@@ -28,7 +28,10 @@ impl Pipeline<'_> {
         if !info.is_delivery_method(&req.method) {
             return Handled::refused(info.method_not_allowed());
         }
-        // 3. Verify.
+        // 3. Verify (after fetching what it needs, for the platforms that need something).
+        if let Err(rejection) = connector.prepare_verify(req).await {
+            return Handled::refused(rejection);
+        }
         let verified = match connector.verify(req) {
             Ok(verified) => verified,
             Err(rejection) => return Handled::refused(rejection),
