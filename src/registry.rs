@@ -15,4 +15,9 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_uber_eats::UberEats>(),
     ConnectorEntry::of::<o2o_meituan::Meituan>(),
     ConnectorEntry::of::<o2o_eleme::Eleme>(),
+    ConnectorEntry::of::<o2o_stripe::Stripe>(),
+    ConnectorEntry::of::<o2o_wechat_pay::WeChatPay>(),
+    ConnectorEntry::of::<o2o_alipay::Alipay>(),
+    ConnectorEntry::of::<o2o_razorpay::Razorpay>(),
+    ConnectorEntry::of::<o2o_square::Square>(),
 ]);

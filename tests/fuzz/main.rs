@@ -94,6 +94,11 @@ fn every_registered_connector_is_fuzzed() {
         &UBER_EATS,
         &MEITUAN,
         &ELEME,
+        &STRIPE,
+        &WECHAT_PAY,
+        &ALIPAY,
+        &RAZORPAY,
+        &SQUARE,
     ]
     .iter()
     .map(|spec| spec.id)
@@ -158,4 +163,29 @@ fn meituan() {
 #[test]
 fn eleme() {
     fuzz::<o2o_eleme::Eleme>(&ELEME);
+}
+
+#[test]
+fn stripe() {
+    fuzz::<o2o_stripe::Stripe>(&STRIPE);
+}
+
+#[test]
+fn wechat_pay() {
+    fuzz::<o2o_wechat_pay::WeChatPay>(&WECHAT_PAY);
+}
+
+#[test]
+fn alipay() {
+    fuzz::<o2o_alipay::Alipay>(&ALIPAY);
+}
+
+#[test]
+fn razorpay() {
+    fuzz::<o2o_razorpay::Razorpay>(&RAZORPAY);
+}
+
+#[test]
+fn square() {
+    fuzz::<o2o_square::Square>(&SQUARE);
 }

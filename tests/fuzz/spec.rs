@@ -205,6 +205,76 @@ pub(crate) static ELEME: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static STRIPE: Spec = Spec {
+    id: "stripe",
+    headers: &["Stripe-Signature"],
+    params: &[],
+    header_values: &[
+        "t=1234567890,v1=potato",
+        "t=,v1=",
+        "v1,t=1",
+        "t=1,t=2,v0=00",
+        "t=99999999999999999999,v1=00",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static WECHAT_PAY: Spec = Spec {
+    id: "wechat-pay",
+    headers: &[
+        "Wechatpay-Signature",
+        "Wechatpay-Timestamp",
+        "Wechatpay-Nonce",
+        "Wechatpay-Serial",
+        "Wechatpay-Signature-Type",
+    ],
+    params: &[],
+    header_values: &[
+        "WECHATPAY/SIGNTEST/",
+        "PUB_KEY_ID_0000000000000000000000000000000002",
+        "D7CE59D1F522D701",
+        "WECHATPAY2-SHA256-RSA2048",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static ALIPAY: Spec = Spec {
+    id: "alipay",
+    headers: &["Content-Type"],
+    params: &[],
+    header_values: &[
+        "application/x-www-form-urlencoded; charset=gbk",
+        "text/plain",
+    ],
+    // `sign` covers the decoded, non-blank parameters, not the bytes.
+    body_signed: |_| false,
+    seal: None,
+};
+
+pub(crate) static RAZORPAY: Spec = Spec {
+    id: "razorpay",
+    headers: &["X-Razorpay-Signature", "X-Razorpay-Event-Id"],
+    params: &[],
+    header_values: &[
+        "",
+        "zz",
+        "d60e67fd7f7fa2d2d34d2d9fb1ba3b21d6e1a4a5b8c9d0e1f2a3b4c5d6e7f8",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static SQUARE: Spec = Spec {
+    id: "square",
+    headers: &["x-square-hmacsha256-signature"],
+    params: &[],
+    header_values: &["1z2n3DEJJiUPKcPzQo1ftvbxGdw=", "not base64!", ""],
+    body_signed: |_| true,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).

@@ -217,9 +217,17 @@ fn credential_values(table: &Value) -> Vec<String> {
     let mut values = Vec::new();
     for (key, value) in object {
         let secret = key == "secrets"
-            || key.contains("secret")
-            || key.contains("token")
-            || key.contains("aes_key");
+            || [
+                "secret",
+                "token",
+                "aes_key",
+                "api_key",
+                "api_v3_key",
+                "private_key",
+            ]
+            .iter()
+            .chain(&["signing_key", "password"])
+            .any(|word| key.contains(word));
         match value {
             Value::String(s) if secret => values.push(s.clone()),
             Value::Array(items) if secret => {
