@@ -20,4 +20,8 @@ pub static CONNECTORS: Registry = Registry(&[
     ConnectorEntry::of::<o2o_alipay::Alipay>(),
     ConnectorEntry::of::<o2o_razorpay::Razorpay>(),
     ConnectorEntry::of::<o2o_square::Square>(),
+    ConnectorEntry::of::<o2o_adyen::Adyen>(),
+    ConnectorEntry::of::<o2o_mollie::Mollie>(),
+    ConnectorEntry::of::<o2o_standard_webhooks::StandardWebhooks>(),
+    ConnectorEntry::of::<o2o_paypal::PayPal>(),
 ]);

@@ -387,12 +387,13 @@ fn eleme_get_order_answer() -> String {
 }
 
 /// The channels whose webhooks are thin: enriched from the platform's order API.
-pub const THIN_CHANNELS: [&str; 5] = [
+pub const THIN_CHANNELS: [&str; 6] = [
     "wechat-channels-shop",
     "douyin-shop",
     "tiktok-shop",
     "uber-eats",
     "eleme",
+    "mollie",
 ];
 
 /// One local mock standing in for the thin platforms' order APIs (their paths differ), each
@@ -436,6 +437,16 @@ pub async fn platform_api_mocks() -> wiremock::MockServer {
             r#"{"access_token":"e2e-token","token_type":"Bearer","expires_in":86400}"#,
         ),
         ("POST", "/api/v1", &eleme_get_order_answer()),
+        (
+            "GET",
+            "/v2/payments/tr_7UhSN1zuXS",
+            include_str!("../../functions/mollie/tests/fixtures/tr_7UhSN1zuXS.json"),
+        ),
+        (
+            "GET",
+            "/v2/payments/tr_5B8cwPMGnU6qLbRvo7qEZo",
+            include_str!("../../functions/mollie/tests/fixtures/tr_5B8cwPMGnU6qLbRvo7qEZo.json"),
+        ),
     ];
     for (verb, route, body) in answers {
         Mock::given(method(verb))

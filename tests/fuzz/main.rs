@@ -99,6 +99,10 @@ fn every_registered_connector_is_fuzzed() {
         &ALIPAY,
         &RAZORPAY,
         &SQUARE,
+        &ADYEN,
+        &MOLLIE,
+        &STANDARD_WEBHOOKS,
+        &PAYPAL,
     ]
     .iter()
     .map(|spec| spec.id)
@@ -188,4 +192,24 @@ fn razorpay() {
 #[test]
 fn square() {
     fuzz::<o2o_square::Square>(&SQUARE);
+}
+
+#[test]
+fn adyen() {
+    fuzz::<o2o_adyen::Adyen>(&ADYEN);
+}
+
+#[test]
+fn mollie() {
+    fuzz::<o2o_mollie::Mollie>(&MOLLIE);
+}
+
+#[test]
+fn standard_webhooks() {
+    fuzz::<o2o_standard_webhooks::StandardWebhooks>(&STANDARD_WEBHOOKS);
+}
+
+#[test]
+fn paypal() {
+    fuzz::<o2o_paypal::PayPal>(&PAYPAL);
 }

@@ -275,6 +275,62 @@ pub(crate) static SQUARE: Spec = Spec {
     seal: None,
 };
 
+pub(crate) static ADYEN: Spec = Spec {
+    id: "adyen",
+    headers: &["Authorization"],
+    params: &[],
+    header_values: &["Basic YWR5ZW4taG9vazpzM2NyZXQ=", "Bearer x", "Basic !!!"],
+    // Each item's HMAC covers eight of its fields, not the bytes around them.
+    body_signed: |_| false,
+    seal: None,
+};
+
+pub(crate) static MOLLIE: Spec = Spec {
+    id: "mollie",
+    headers: &["X-Mollie-Signature", "Content-Type"],
+    params: &[],
+    header_values: &["sha256=", "sha256=00", "application/json"],
+    // Next-gen webhooks are signed byte for byte; a classic `id=tr_…` is authenticated by
+    // fetching the payment, so any body that still names a payment id is accepted.
+    body_signed: |req| req.headers.get("X-Mollie-Signature").is_some(),
+    seal: None,
+};
+
+pub(crate) static STANDARD_WEBHOOKS: Spec = Spec {
+    id: "standard-webhooks",
+    headers: &["webhook-id", "webhook-timestamp", "webhook-signature"],
+    params: &[],
+    header_values: &[
+        "v1,",
+        "v2,AAAA",
+        "v1a,AAAA",
+        "hello",
+        "-1",
+        "9223372036854775807",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
+pub(crate) static PAYPAL: Spec = Spec {
+    id: "paypal",
+    headers: &[
+        "PAYPAL-TRANSMISSION-ID",
+        "PAYPAL-TRANSMISSION-TIME",
+        "PAYPAL-TRANSMISSION-SIG",
+        "PAYPAL-CERT-URL",
+        "PAYPAL-AUTH-ALGO",
+    ],
+    params: &[],
+    header_values: &[
+        "SHA256withRSA",
+        "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-o2o-dev",
+    ],
+    body_signed: |_| true,
+    seal: None,
+};
+
 /// WeChat's safe mode done by hand: `plaintext` (any bytes) encrypted with the development
 /// EncodingAESKey for the development app id (or another), and signed with the development token
 /// over `timestamp` (any text).
