@@ -63,7 +63,7 @@ fn channels(
 async fn a_quarantined_encrypted_delivery_replays_and_enriches_after_the_keys_rotate() {
     // Received under the old keys; the order API then says the order does not exist (yet).
     let missing = wechat_api(r#"{"errcode":100002,"errmsg":"Not exist"}"#).await;
-    let server = start(ServerSetup {
+    let mut server = start(ServerSetup {
         channels: channels(&missing.uri(), false),
         ..ServerSetup::default()
     })
@@ -74,6 +74,9 @@ async fn a_quarantined_encrypted_delivery_replays_and_enriches_after_the_keys_ro
         (200, "success".to_owned())
     );
     let (unified, quarantine) = settled(&server).await;
+    // From here the test works the queues itself: a running worker could take the replayed
+    // delivery first and, with the old keys and the old API answer, quarantine it again.
+    server.stop_enrichment().await;
     assert!(unified.is_empty());
     assert_eq!(quarantine.len(), 1);
     let stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored delivery");
@@ -127,7 +130,7 @@ async fn a_record_stored_without_its_plaintext_is_decrypted_again_with_the_curre
     // again, which works while the keys are the ones they were sent with, and is refused, named,
     // after a rotation (the record stays in the quarantine).
     let missing = wechat_api(r#"{"errcode":100002,"errmsg":"Not exist"}"#).await;
-    let server = start(ServerSetup {
+    let mut server = start(ServerSetup {
         channels: channels(&missing.uri(), false),
         ..ServerSetup::default()
     })
@@ -140,6 +143,7 @@ async fn a_record_stored_without_its_plaintext_is_decrypted_again_with_the_curre
         200
     );
     let (_, quarantine) = settled(&server).await;
+    server.stop_enrichment().await;
     let mut stored: StoredDelivery = serde_json::from_str(&quarantine[0]).expect("stored");
     stored.payload_base64 = None;
     let legacy = serde_json::to_string(&stored).expect("json");

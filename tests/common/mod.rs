@@ -35,6 +35,7 @@ pub struct TestServer {
     pub db: PathBuf,
     _dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
+    enrichment_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -42,12 +43,24 @@ impl TestServer {
     pub fn webhook_url(&self, channel: &str) -> String {
         format!("{}/webhooks/{channel}", self.base)
     }
+
+    /// Stops the server's enrichment worker and waits until it has, so that a test can work the
+    /// queues itself without the worker taking a message first.
+    pub async fn stop_enrichment(&mut self) {
+        if let Some(worker) = self.enrichment_worker.take() {
+            worker.abort();
+            let _ = worker.await;
+        }
+    }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(worker) = self.enrichment_worker.take() {
+            worker.abort();
         }
     }
 }
@@ -97,7 +110,7 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
     // The enrichment worker, with test timing: it ends with the test's runtime.
-    if setup.enrichment {
+    let enrichment_worker = setup.enrichment.then(|| {
         let queue = EnrichmentQueue::new(
             store.clone(),
             Arc::clone(&edge.queues),
@@ -111,8 +124,8 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
             queue,
             Arc::clone(&edge),
-        ));
-    }
+        ))
+    });
     tokio::spawn(o2o_local::serve(
         listener,
         edge,
@@ -127,6 +140,7 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         db,
         _dir: dir,
         stop: Some(stop),
+        enrichment_worker,
     }
 }
 

@@ -459,9 +459,14 @@ impl Connector for PayPal {
             .get(TRANSMISSION_ID_HEADER)
             .unwrap_or_default()
             .to_owned();
-        let time = Timestamp::from_unix_seconds(req.received_at.unix_seconds())
-            .map_err(|_| SignatureError::Malformed)?
-            .to_string();
+        // A sample that names its transmission time keeps it (its content key then stays the
+        // same from run to run); otherwise it is sent now.
+        let time = match req.headers.get(TRANSMISSION_TIME_HEADER) {
+            Some(time) => time.to_owned(),
+            None => Timestamp::from_unix_seconds(req.received_at.unix_seconds())
+                .map_err(|_| SignatureError::Malformed)?
+                .to_string(),
+        };
         let webhook_id = self.webhook_ids.first().ok_or(SignatureError::NoSecret)?;
         let message = signed_message(&id, &time, webhook_id, &req.body);
         let signature = key

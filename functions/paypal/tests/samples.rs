@@ -165,7 +165,8 @@ fn signing_sets_every_transmission_header() {
     );
     assert_eq!(
         req.headers.get(TRANSMISSION_TIME_HEADER),
-        Some("2024-07-01T00:00:00Z")
+        Some("2024-05-14T21:50:07Z"),
+        "the sample's own time is kept"
     );
     assert_eq!(req.headers.get(CERT_URL_HEADER), Some(CERT_URL));
 }
