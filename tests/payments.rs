@@ -184,3 +184,26 @@ async fn expired_wrong_key_wrong_serial_wrong_app_and_tampered_payments_queue_no
 
     assert_all_queues_empty(&server.store).await;
 }
+
+/// Mollie's classic webhook, posted twice for a payment that is paid: each post is fetched, and
+/// the same fact keeps its event id, so the local queue holds one event.
+#[tokio::test]
+async fn a_repeated_classic_mollie_webhook_gives_one_event() {
+    let apis = platform_api_mocks().await;
+    let server = start(ServerSetup {
+        channels: dev_channels_with_api_base(&apis.uri()),
+        ..ServerSetup::default()
+    })
+    .await;
+    let req = signed_request("mollie", "classic-paid.http");
+    for _ in 0..2 {
+        assert_eq!(send(&server.webhook_url("mollie"), &req).await.0, 200);
+        let (_, quarantine) = settled(&server).await;
+        assert!(quarantine.is_empty(), "{quarantine:?}");
+    }
+    let events = messages(&server.store, QueueName::Unified).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event: serde_json::Value = serde_json::from_str(&events[0]).expect("an event");
+    assert_eq!(event["event_type"], "payment.succeeded");
+    assert_eq!(event["payment"]["payment_id"], "tr_5B8cwPMGnU6qLbRvo7qEZo");
+}

@@ -45,8 +45,9 @@ fn samples() -> Vec<(String, String)> {
 
 /// Mollie's classic webhooks (`id=tr_…`, unsigned) name no event: every post is a new delivery,
 /// keyed by its payment id and time of receipt, and fetched (docs/platforms/mollie.md). Their keys
-/// and event ids differ on every run, so there is nothing to pin; `functions/mollie/tests` cover
-/// them. Its signed next-gen samples are pinned.
+/// differ on every run, so they cannot be pinned here; `functions/mollie/tests` cover them (their
+/// event ids, from `event_identity`, do not depend on the key). Its signed next-gen samples are
+/// pinned.
 fn keyed_by_time_of_receipt(channel: &str, file: &str) -> bool {
     channel == "mollie" && file.starts_with("classic-")
 }

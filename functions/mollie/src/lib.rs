@@ -30,8 +30,8 @@ pub mod payload;
 
 use o2o_core::GetRequests;
 use o2o_core::connector::{
-    ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
-    Parsed, Verified,
+    ChannelInfo, Connector, DeliveryId, EnrichError, EventDraft, NormaliseContext, NormaliseError,
+    Normalised, Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::link::OrderLink;
@@ -254,6 +254,30 @@ impl Connector for Mollie {
     ) -> Result<Normalised<Thin>, EnrichError> {
         let payment = self.payments.fetch_payment(&thin.payment_id).await?;
         Ok(self.mapper.fetched(&payment, &thin.focus)?)
+    }
+
+    /// A payment event is identified by what it reports: the payment, the event type, and the
+    /// refund or chargeback. Classic webhooks repeat the same payment id on every change and
+    /// each post is fetched, so the same fact can be reported twice (and by a next-gen event
+    /// too): it then has one event id, and the queue drops the second.
+    fn event_identity(&self, draft: &EventDraft) -> Option<String> {
+        let payment = draft.payment.as_ref()?;
+        let payment_id = payment.payment_id.as_deref()?;
+        let detail = draft
+            .refund
+            .as_ref()
+            .and_then(|refund| refund.external_id.as_deref())
+            .or_else(|| {
+                payment
+                    .dispute
+                    .as_ref()
+                    .and_then(|dispute| dispute.external_id.as_deref())
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "{payment_id}:{}:{detail}",
+            draft.event_type.as_str()
+        ))
     }
 
     // `ack`: the default empty 200 ("you only have to return the HTTP-status 200 OK").

@@ -318,6 +318,16 @@ pub trait Connector: Send + Sync + Sized + 'static {
         )))
     }
 
+    /// An event's identity by what it says, for platforms whose deliveries carry no id of their
+    /// own: Mollie's classic webhook posts the same payment id on every change, so each post is a
+    /// new delivery that fetches the payment, and the same fact may be reported twice. With an
+    /// identity (`tr_…:paid`), the event id is derived from it rather than from the delivery's
+    /// key, so the second report has the same event id and FIFO deduplication drops it. `None`,
+    /// the default: the id comes from the delivery's key and the event's index.
+    fn event_identity(&self, _draft: &EventDraft) -> Option<String> {
+        None
+    }
+
     /// The acknowledgement in the platform's exact format.
     fn ack(&self) -> Reply {
         Reply::empty_ok()

@@ -69,12 +69,23 @@ impl IdempotencyKey {
     /// The stable id of the `index`-th event of this delivery: UUIDv5 of the key and the index,
     /// so a redelivery yields the same id.
     pub fn event_id(&self, index: usize) -> String {
-        let namespace = Uuid::new_v5(
-            &Uuid::NAMESPACE_URL,
-            b"https://github.com/o2o-connectors/o2o-connectors/event",
-        );
-        Uuid::new_v5(&namespace, format!("{}#{index}", self.0).as_bytes()).to_string()
+        Uuid::new_v5(&event_namespace(), format!("{}#{index}", self.0).as_bytes()).to_string()
     }
+
+    /// The stable id of an event identified by what it says (`Connector::event_identity`):
+    /// UUIDv5 of `{channel}:{tenant}:{identity}`, the same whichever delivery reported it.
+    pub fn event_id_of(channel: &str, tenant: &str, identity: &str) -> String {
+        let name = format!("{channel}:{tenant}:identity:{identity}");
+        Uuid::new_v5(&event_namespace(), name.as_bytes()).to_string()
+    }
+}
+
+/// The UUIDv5 namespace of event ids.
+fn event_namespace() -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        b"https://github.com/o2o-connectors/o2o-connectors/event",
+    )
 }
 
 impl fmt::Display for IdempotencyKey {

@@ -155,6 +155,7 @@ impl Pipeline<'_> {
             id: &id,
             key: &key,
             verified,
+            identity: &|draft| connector.event_identity(draft),
         };
         let route = match message {
             Err(e) => routed.quarantine(e.to_string()),

@@ -76,6 +76,7 @@ impl Pipeline<'_> {
                         id: &parsed.id,
                         key: &stored.idempotency_key,
                         verified: &verified,
+                        identity: &|draft| connector.event_identity(draft),
                     };
                     routed.route(normalised)
                 }
@@ -130,6 +131,7 @@ fn unreadable<C: Connector>(
         id: &id,
         key: &stored.idempotency_key,
         verified,
+        identity: &|_| None,
     }
     .quarantine(error)
 }

@@ -30,6 +30,8 @@ pub(crate) struct Routed<'v, 'r, F> {
     pub id: &'v DeliveryId,
     pub key: &'v IdempotencyKey,
     pub verified: &'v Verified<'r, F>,
+    /// The connector's `event_identity`.
+    pub identity: &'v (dyn Fn(&EventDraft) -> Option<String> + Sync),
 }
 
 impl<F> Routed<'_, '_, F> {
@@ -62,9 +64,13 @@ impl<F> Routed<'_, '_, F> {
 
     /// The unified event for the `index`-th draft.
     fn unified_event(&self, index: usize, draft: EventDraft) -> UnifiedOrderEvent {
+        let event_id = match (self.identity)(&draft) {
+            Some(identity) => IdempotencyKey::event_id_of(self.info.id, &self.id.tenant, &identity),
+            None => self.key.event_id(index),
+        };
         UnifiedOrderEvent {
             schema_version: SchemaVersion::V1,
-            event_id: self.key.event_id(index),
+            event_id,
             event_type: draft.event_type,
             occurred_at: draft.occurred_at,
             received_at: self.verified.request.received_at,
