@@ -127,8 +127,13 @@ pub fn certificate_spki(text: &str) -> Result<Vec<u8>, &'static str> {
     Ok(certificate.subject_public_key_info().as_ref().to_vec())
 }
 
-/// Reads the test signing key (PEM PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+/// Reads the test signing key (PEM PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`, or the bare
+/// base64 of a PKCS#8 key, as Alipay's key tool writes it).
 pub fn signing_key(text: &str) -> Result<RsaKeyPair, &'static str> {
+    if !is_pem(text) {
+        return RsaKeyPair::from_pkcs8(&bare_base64(text)?)
+            .map_err(|_| "is not an RSA private key (PKCS#8)");
+    }
     let key = PrivateKeyDer::from_pem_slice(text.trim().as_bytes())
         .map_err(|_| "is not a PEM private key")?;
     match key {
@@ -176,7 +181,13 @@ mod tests {
             .collect();
         assert_eq!(public_key_der(pem), public_key_der(&bare));
         assert_eq!(public_key_der("not base64!"), Err("is not valid base64"));
-        assert!(signing_key(include_str!("../tests/keys/dev-private-key.pem")).is_ok());
+        let private = include_str!("../tests/keys/dev-private-key.pem");
+        assert!(signing_key(private).is_ok());
+        let bare_private: String = private
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        assert!(signing_key(&bare_private).is_ok(), "bare base64 PKCS#8");
         assert!(signing_key(pem).is_err());
     }
 }
