@@ -150,11 +150,12 @@ async fn expired_wrong_key_wrong_serial_wrong_app_and_tampered_payments_queue_no
         o2o_wechat_pay::SERIAL_HEADER,
         "PUB_KEY_ID_0000000000000000000000000000000002",
     );
+    // WeChat Pay's own failure body: `{"code":"FAIL","message":…}`.
     assert_refused(
         &server.webhook_url("wechat-pay"),
         &serial,
         401,
-        "unknown_serial",
+        r#""code":"FAIL""#,
     )
     .await;
 
@@ -165,7 +166,7 @@ async fn expired_wrong_key_wrong_serial_wrong_app_and_tampered_payments_queue_no
         &server.webhook_url("wechat-pay"),
         &tampered,
         401,
-        "signature",
+        r#""message":"signature"#,
     )
     .await;
 

@@ -476,6 +476,22 @@ impl Connector for WeChatPay {
     }
 
     /// HTTP 200 with no body: WeChat Pay takes 200 or 204 as received, whatever the body.
+    /// A refusal in the format WeChat Pay documents for a notification not received
+    /// (`{"code":"FAIL","message":…}` with the 4xx/5xx status; "接收失败：HTTP应答状态码需返回5XX或4XX，
+    /// 同时需返回应答报文", pay.weixin.qq.com notification guide); WeChat Pay retries it.
+    fn failure_reply(&self, reply: Reply) -> Reply {
+        let message = serde_json::from_str::<serde_json::Value>(&reply.body)
+            .ok()
+            .and_then(|body| body["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "failed".to_owned());
+        let body = serde_json::json!({ "code": "FAIL", "message": message });
+        Reply {
+            body: body.to_string(),
+            content_type: "application/json".to_owned(),
+            ..reply
+        }
+    }
+
     fn ack(&self) -> Reply {
         Reply::empty_ok()
     }

@@ -328,6 +328,13 @@ pub trait Connector: Send + Sync + Sized + 'static {
         None
     }
 
+    /// A refusal or failure (any answer but a 2xx, built as `{"error","message"}` JSON) in the
+    /// format the platform documents for one: WeChat Pay wants `{"code":"FAIL","message":…}`.
+    /// The default keeps it as it is.
+    fn failure_reply(&self, reply: Reply) -> Reply {
+        reply
+    }
+
     /// The acknowledgement in the platform's exact format.
     fn ack(&self) -> Reply {
         Reply::empty_ok()

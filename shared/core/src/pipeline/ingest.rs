@@ -10,8 +10,18 @@ use crate::request::{Rejection, WebhookRequest};
 use crate::signature::sha256_hex;
 
 impl Pipeline<'_> {
-    /// Handles one webhook request for `connector` (steps 2–8).
+    /// Handles one webhook request for `connector` (steps 2–8). Any answer but a 2xx is put in
+    /// the platform's format by [`Connector::failure_reply`].
     pub async fn ingest<C: Connector>(&self, connector: &C, req: &WebhookRequest) -> Handled {
+        let mut handled = self.handle(connector, req).await;
+        if !(200..300).contains(&handled.reply.status) {
+            handled.reply = connector.failure_reply(handled.reply);
+        }
+        handled
+    }
+
+    /// Steps 2–8, answered as `{"error","message"}` where they fail.
+    async fn handle<C: Connector>(&self, connector: &C, req: &WebhookRequest) -> Handled {
         let info = C::info();
         // 2. Handshake.
         if let Some(answer) = connector.handshake(req) {
