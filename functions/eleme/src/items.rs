@@ -1,15 +1,64 @@
 //! One basket line of an order as a unified item: its specification and attributes as
 //! modifiers, and its add-ons where they read as `{name, price, quantity}` (their shape is not
-//! documented in the sources found).
+//! documented in the sources found). Also the CNY amounts of lines and orders alike.
 
 use o2o_core::connector::NormaliseError;
 use o2o_core::event::{Item, Modifier};
+use o2o_core::fields;
 use o2o_core::ids::IdText;
-use o2o_core::money::DecimalText;
+use o2o_core::money::{Currency, DecimalText, Money};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use crate::order::{GoodsItem, NameValue, money};
 use crate::push::integer;
+
+/// One item.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GoodsItem {
+    /// Ele.me's item id (negative for fees).
+    pub id: Option<IdText>,
+    /// Ele.me's SKU id.
+    pub sku_id: Option<IdText>,
+    /// The name, `name-spec[attribute+attribute]`.
+    pub name: Option<String>,
+    /// The unit price.
+    pub price: Option<DecimalText>,
+    /// How many.
+    pub quantity: Option<IdText>,
+    /// The line total.
+    pub total: Option<DecimalText>,
+    /// The chosen specification (`规格: 小杯`).
+    pub new_specs: Option<Vec<NameValue>>,
+    /// The chosen attributes (`甜度: 五分糖`).
+    pub attributes: Option<Vec<NameValue>>,
+    /// Add-ons; their shape is not documented, so only objects with a `name` are read.
+    pub additions: Option<Vec<Box<RawValue>>>,
+    /// The merchant's own code for the item.
+    pub extend_code: Option<String>,
+}
+
+/// A `{name, value}` pair.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NameValue {
+    /// The option's name.
+    pub name: Option<String>,
+    /// The value chosen.
+    pub value: Option<String>,
+}
+
+/// Chinese yuan, in which Ele.me states every amount.
+pub fn cny() -> Currency {
+    // CNY is in the ISO 4217 table; the fallback is never taken.
+    Currency::from_code("CNY").unwrap_or_else(|_| unreachable!("CNY is an ISO 4217 code"))
+}
+
+pub(crate) fn money(
+    field: &str,
+    amount: Option<&DecimalText>,
+) -> Result<Option<Money>, NormaliseError> {
+    fields::optional_money(field, amount, cny())
+}
 
 #[derive(Deserialize)]
 struct Addition {

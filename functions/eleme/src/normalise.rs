@@ -29,7 +29,8 @@ use o2o_core::money::DecimalText;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::order::{OOrder, cny};
+use crate::items::cny;
+use crate::order::OOrder;
 use crate::push::{Envelope, integer, millis, seconds};
 
 /// What an Ele.me delivery becomes.
