@@ -347,6 +347,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

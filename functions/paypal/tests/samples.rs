@@ -200,6 +200,7 @@ fn a_completed_capture_is_payment_succeeded() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -233,6 +234,7 @@ fn a_denied_capture_is_payment_failed_in_yen_with_the_invoice_as_order() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -310,6 +312,7 @@ fn a_dispute_is_payment_disputed_of_its_capture() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -366,6 +369,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

@@ -176,6 +176,7 @@ fn payment_captured_is_payment_succeeded() {
             order: None,
             payment: Some(captured_payment("captured")),
             refund: None,
+            command: None,
         }
     );
 }
@@ -215,6 +216,7 @@ fn payment_failed_names_its_error() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -284,6 +286,7 @@ fn a_dispute_is_payment_disputed() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -328,6 +331,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

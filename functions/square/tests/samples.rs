@@ -173,6 +173,7 @@ fn a_completed_payment_is_payment_succeeded() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -203,6 +204,7 @@ fn a_declined_payment_is_payment_failed_with_the_cards_error() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -268,6 +270,7 @@ fn a_new_dispute_is_payment_disputed() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -340,6 +343,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

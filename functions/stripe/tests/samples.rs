@@ -178,6 +178,7 @@ fn a_succeeded_payment_intent_is_payment_succeeded_for_its_metadata_order() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -210,6 +211,7 @@ fn a_failed_payment_intent_is_payment_failed_with_its_decline() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -369,6 +371,7 @@ fn a_dispute_of_a_connected_account_is_payment_disputed_under_that_account() {
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -403,6 +406,7 @@ fn a_paid_checkout_session_in_yen_is_payment_succeeded_for_its_client_reference(
                 ..Payment::default()
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -500,6 +504,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

@@ -181,6 +181,7 @@ fn a_payment_success_is_a_succeeded_payment() {
                 dispute: None,
             }),
             refund: None,
+            command: None,
         }
     );
 }
@@ -281,6 +282,7 @@ fn unified(id: &DeliveryId, draft: EventDraft) -> UnifiedOrderEvent {
         order: draft.order,
         payment: draft.payment,
         refund: draft.refund,
+        command: None,
     }
 }
 

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 pub use crate::channel_info::{ChannelInfo, GetRequests, Route};
+use crate::command::{CallDone, CallFailure, CommandKind, FailureCode, OrderCommand};
 use crate::event::{EventType, Order, Payment, Refund};
 use crate::request::{Rejection, Reply, WebhookRequest};
 use crate::settings::SettingsError;
@@ -333,6 +334,35 @@ pub trait Connector: Send + Sync + Sized + 'static {
     /// The default keeps it as it is.
     fn failure_reply(&self, reply: Reply) -> Reply {
         reply
+    }
+
+    /// The order commands this channel carries out on its platform (default none: every
+    /// command is answered `command.failed` with `unsupported`, without a call).
+    fn command_kinds() -> &'static [CommandKind] {
+        &[]
+    }
+
+    /// How long after its `requested_at` a command of `kind` can still be carried out: the
+    /// platform's own window (Uber Eats cancels an order not accepted within 11.5 minutes).
+    /// Past it, the command fails with `deadline_passed` and the platform is not called.
+    fn command_window(&self, _kind: CommandKind) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Carries out `command` on the platform's API (only kinds of [`command_kinds`]). A token
+    /// the platform refuses is refreshed and the call made again once, here; a failure marked
+    /// transient is retried later with backoff by the commands consumer.
+    ///
+    /// [`command_kinds`]: Connector::command_kinds
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        Err(CallFailure::permanent(
+            FailureCode::Unsupported,
+            format!(
+                "{} does not carry out {} commands",
+                Self::info().name,
+                command.action.kind().as_str()
+            ),
+        ))
     }
 
     /// The acknowledgement in the platform's exact format.

@@ -7,6 +7,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::command::CommandResult;
 use crate::money::{Currency, Money};
 use crate::timestamp::Timestamp;
 
@@ -38,6 +39,9 @@ pub struct UnifiedOrderEvent {
     /// The refund, for `order.refunded` and `payment.refunded` events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<Refund>,
+    /// The result of an `OrderCommand`, for `command.succeeded` and `command.failed` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandResult>,
 }
 
 /// The contract version; only `"1"` exists.
@@ -81,6 +85,12 @@ pub enum EventType {
     /// The buyer disputed a payment with their bank (a chargeback or its inquiry).
     #[serde(rename = "payment.disputed")]
     PaymentDisputed,
+    /// The platform did what an `OrderCommand` asked (`command` says which).
+    #[serde(rename = "command.succeeded")]
+    CommandSucceeded,
+    /// An `OrderCommand` failed (`command.error` says why and whether to retry).
+    #[serde(rename = "command.failed")]
+    CommandFailed,
 }
 
 impl EventType {
@@ -97,6 +107,8 @@ impl EventType {
             EventType::PaymentFailed => "payment.failed",
             EventType::PaymentRefunded => "payment.refunded",
             EventType::PaymentDisputed => "payment.disputed",
+            EventType::CommandSucceeded => "command.succeeded",
+            EventType::CommandFailed => "command.failed",
         }
     }
 }

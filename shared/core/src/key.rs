@@ -56,6 +56,22 @@ impl IdempotencyKey {
         Self(format!("{channel}#content:{topic}:sha256:{sha256_hex}"))
     }
 
+    /// The key of an order command: `{channel}:{tenant}:command:{command_id}`. The command id
+    /// is the order system's idempotency key; channel and tenant keep two systems' ids apart.
+    pub fn command(channel: &str, tenant: &str, command_id: &str) -> Self {
+        Self(format!("{channel}:{tenant}:command:{command_id}"))
+    }
+
+    /// The stable id of a command's result event, by outcome (`succeeded`,
+    /// `failed:deadline_passed` …): a command run again with the same outcome has the same id.
+    pub fn command_event_id(&self, outcome: &str) -> String {
+        Uuid::new_v5(
+            &event_namespace(),
+            format!("{}#{outcome}", self.0).as_bytes(),
+        )
+        .to_string()
+    }
+
     /// A key read back from a store or a queued delivery (made by [`new`](Self::new) then).
     pub fn from_stored(key: String) -> Self {
         Self(key)

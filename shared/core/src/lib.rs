@@ -6,6 +6,7 @@
 //! that adapters implement. Modules import downwards only (ARCHITECTURE.md, "Layers").
 
 pub mod channel_info;
+pub mod command;
 pub mod connector;
 pub mod event;
 pub mod fields;

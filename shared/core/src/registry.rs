@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::command::CommandKind;
 use crate::connector::{ChannelInfo, Connector};
-use crate::pipeline::{Handled, Pipeline, Processed};
+use crate::pipeline::{CommandProcessed, Handled, Pipeline, Processed, QueuedCommand};
 use crate::ports::{PortError, StoredDelivery};
 use crate::request::{Rejection, WebhookRequest};
 use crate::settings::{
@@ -37,6 +38,14 @@ pub trait Channel: Send + Sync {
         pipeline: &Pipeline<'_>,
         stored: &StoredDelivery,
     ) -> Result<Processed, PortError>;
+    /// Carries out an order command taken from the commands queue.
+    async fn command(
+        &self,
+        pipeline: &Pipeline<'_>,
+        queued: &QueuedCommand,
+    ) -> Result<CommandProcessed, PortError>;
+    /// The order commands the channel carries out.
+    fn command_kinds(&self) -> &'static [CommandKind];
     /// Signs a sample delivery as the platform would (`o2o send`, tests).
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError>;
 }
@@ -65,6 +74,18 @@ impl<C: Connector> Channel for C {
         stored: &StoredDelivery,
     ) -> Result<Processed, PortError> {
         pipeline.replay(self, stored).await
+    }
+
+    async fn command(
+        &self,
+        pipeline: &Pipeline<'_>,
+        queued: &QueuedCommand,
+    ) -> Result<CommandProcessed, PortError> {
+        pipeline.command(self, queued).await
+    }
+
+    fn command_kinds(&self) -> &'static [CommandKind] {
+        C::command_kinds()
     }
 
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
@@ -201,6 +222,14 @@ impl Channels {
     /// Whether no channel is configured.
     pub fn is_empty(&self) -> bool {
         self.instances.is_empty()
+    }
+
+    /// The instance that carries out a command for `channel` and `tenant`: the tenant's table
+    /// (named by the order's `source.tenant`), else the channel's default table.
+    pub fn for_command(&self, channel: &str, tenant: &str) -> Option<&dyn Channel> {
+        self.get(channel, Some(tenant))
+            .or_else(|_| self.get(channel, None))
+            .ok()
     }
 
     /// Every instance with its channel id and tenant.

@@ -8,7 +8,11 @@
 //! platform refuses) or not ([`EnrichError::Permanent`]: an answer we cannot read). Whether an
 //! order "does not exist" is in each platform's own error codes, so each connector decides that.
 //!
+//! [`command`] does the same for order commands (accept, reject, fulfil …).
+//!
 //! Error messages name the API and the failure, never a response body or a credential.
+
+pub mod command;
 
 use std::sync::OnceLock;
 use std::time::Duration;

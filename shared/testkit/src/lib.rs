@@ -9,6 +9,8 @@
 //!   payload v2, Function URLs, SQS);
 //! - [`function`]: a connector's function binary driven end to end (webhook, enrichment queue,
 //!   SQS event, unified queue);
+//! - [`commands`]: order commands through the real command pipeline over an in-memory store,
+//!   for the connectors' command tests;
 //! - [`connector`]: a tiny connector whose body picks the pipeline path, for tests of the
 //!   pipeline's adapters;
 //! - [`samples`]: a connector built from the development settings, and a payload read through
@@ -17,6 +19,7 @@
 //! The cold-start harness (`examples/lambda_coldstart.rs` in the root package) measures a function
 //! binary's cold start and warm latency with the first three.
 
+pub mod commands;
 pub mod connector;
 pub mod events;
 pub mod function;

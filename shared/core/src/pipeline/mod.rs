@@ -4,8 +4,12 @@
 //!
 //! - [`ingest`]: a webhook request, from the handshake to the acknowledgement (steps 2–8).
 //! - [`process`]: a stored delivery again, by the enrichment consumer or a replay.
+//! - [`command`]: an order command from the commands queue, to the platform and its result back.
 //! - [`route`]: where a normalised delivery goes, and the one function that sends it there.
 
+mod command;
+#[cfg(test)]
+mod command_tests;
 mod ingest;
 mod process;
 mod route;
@@ -16,6 +20,7 @@ use crate::key::IdempotencyKey;
 use crate::ports::{IdempotencyStore, PortError, Queues};
 use crate::request::{Rejection, Reply};
 
+pub use command::{CommandProcessed, QueuedCommand};
 pub use route::{group_id, unified_message};
 
 /// Seconds an `INPROGRESS` claim blocks retries when the adapter gives no deadline.

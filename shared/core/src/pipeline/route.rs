@@ -85,6 +85,7 @@ impl<F> Routed<'_, '_, F> {
             order: draft.order,
             payment: draft.payment,
             refund: draft.refund,
+            command: None,
         }
     }
 
@@ -238,6 +239,7 @@ mod tests {
             }),
             payment,
             refund: None,
+            command: None,
         }
     }
 

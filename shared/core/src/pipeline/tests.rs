@@ -24,7 +24,7 @@ use crate::signature::{SignatureError, sha256_hex};
 use crate::timestamp::Timestamp;
 
 /// Runs a future that never waits: the in-memory ports below answer at once.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     loop {
@@ -43,15 +43,15 @@ struct Record {
 
 /// An in-memory store and queues (expiry is not modelled); `fail_sends` sends fail first.
 #[derive(Default)]
-struct Memory {
+pub(super) struct Memory {
     records: Mutex<BTreeMap<String, Record>>,
-    queued: Mutex<Vec<(QueueName, QueueMessage)>>,
-    fail_sends: AtomicUsize,
+    pub(super) queued: Mutex<Vec<(QueueName, QueueMessage)>>,
+    pub(super) fail_sends: AtomicUsize,
     releases: AtomicUsize,
 }
 
 impl Memory {
-    fn keys(&self) -> Vec<(String, bool)> {
+    pub(super) fn keys(&self) -> Vec<(String, bool)> {
         let records = self.records.lock().expect("lock");
         records
             .iter()
@@ -59,7 +59,7 @@ impl Memory {
             .collect()
     }
 
-    fn queued(&self) -> usize {
+    pub(super) fn queued(&self) -> usize {
         self.queued.lock().expect("lock").len()
     }
 }
