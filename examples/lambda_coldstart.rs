@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use clap::Parser;
+use o2o_core::Connector;
 use o2o_core::sample::parse_sample;
-use o2o_core::{Connector, Secret, Secrets};
 use o2o_testkit::events;
 use o2o_testkit::moto::{self, AwsResources};
 use o2o_testkit::runtime_api::{Invocation, RuntimeApi};
@@ -265,9 +265,11 @@ fn delivery(sample: &o2o_core::sample::Sample, webhook_id: &str) -> Result<Value
     let mut sample = sample.clone();
     sample.headers.set("X-Shopify-Webhook-Id", webhook_id);
     sample.headers.set("X-Shopify-Event-Id", webhook_id);
-    let secrets = Secrets::new(vec![Secret::new(SIGNING_SECRET)]).expect("a secret");
-    let shopify = o2o_shopify::Shopify::build(o2o_shopify::Settings { secrets })
+    let table = serde_json::json!({ "secrets": [SIGNING_SECRET] });
+    let table = table.as_object().cloned().unwrap_or_default();
+    let settings = o2o_core::settings::parse_settings::<o2o_shopify::Settings>(&table, "shopify")
         .map_err(|e| anyhow!("{e}"))?;
+    let shopify = o2o_shopify::Shopify::build(settings).map_err(|e| anyhow!("{e}"))?;
     let path = sample
         .path
         .split_once('?')

@@ -44,6 +44,9 @@ pub struct ServerSettings {
     pub max_connections: Option<usize>,
     /// Seconds shutdown waits for requests in flight, default 10.
     pub shutdown_deadline_s: Option<u64>,
+    /// The bearer token `POST /commands` requires (`env:NAME` reads it from the environment).
+    /// Without one, `/commands` is served only on a loopback listen address.
+    pub commands_token: Option<String>,
 }
 
 impl ServerSettings {
@@ -103,6 +106,17 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self> {
         let mut config: Config = toml::from_str(text)?;
+        if let Some(name) = config
+            .server
+            .commands_token
+            .as_deref()
+            .and_then(|t| t.strip_prefix("env:"))
+        {
+            let value = env(name).filter(|v| !v.is_empty()).with_context(|| {
+                format!("[server] commands_token: environment variable {name} is not set")
+            })?;
+            config.server.commands_token = Some(value);
+        }
         for (channel, table) in &mut config.channels {
             table.resolve_env(channel, env)?;
         }

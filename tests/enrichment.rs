@@ -161,8 +161,11 @@ async fn a_batch_that_enqueued_events_is_logged_as_enqueued_even_when_its_last_r
     let store = o2o_local::SqliteStore::in_memory().expect("store");
     let pipeline = Pipeline::new(&store, &store, Default::default());
     let secrets = o2o_core::Secrets::new(vec![o2o_core::Secret::new(SECRET)]).expect("a secret");
-    let connector =
-        TestConnector::build(o2o_testkit::connector::Settings { secrets }).expect("builds");
+    let connector = TestConnector::build(o2o_testkit::connector::Settings {
+        secrets,
+        api: Default::default(),
+    })
+    .expect("builds");
     let delivery = |body: &str| {
         let mut req = WebhookRequest {
             method: "POST".to_owned(),

@@ -11,7 +11,7 @@ use common::*;
 use o2o::registry::CONNECTORS;
 use o2o_core::Channels;
 use o2o_core::ports::{QueueName, StoredDelivery};
-use o2o_local::enrichment::{EnrichmentOptions, EnrichmentQueue};
+use o2o_local::retry::{RetryOptions, RetryQueue};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -106,10 +106,10 @@ async fn a_quarantined_encrypted_delivery_replays_and_enriches_after_the_keys_ro
     );
 
     // The enrichment consumer, with only the new keys, publishes the order.
-    let queue = EnrichmentQueue::new(
+    let queue = RetryQueue::enrichment(
         server.store.clone(),
         Arc::new(server.store.clone()),
-        EnrichmentOptions::default(),
+        RetryOptions::default(),
     );
     let pipeline = o2o_core::Pipeline::new(&server.store, &server.store, Default::default());
     let enriched = o2o_edge::consume::enrich_batch(&queue, &rotated, &pipeline, 10)

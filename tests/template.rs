@@ -381,6 +381,7 @@ fn every_connector_has_a_function_routes_queues_secret_and_alarms() {
 
         let mut routes = BTreeSet::new();
         let mut enrichment = None;
+        let mut commands = None;
         for (name, event) in props.get(&["Events"]).entries() {
             let p = event.get(&["Properties"]);
             match event.text(&["Type"]) {
@@ -407,7 +408,12 @@ fn every_connector_has_a_function_routes_queues_secret_and_alarms() {
                         ["ReportBatchItemFailures"],
                         "{id}.{name}: partial batch responses"
                     );
-                    enrichment = p.get(&["Queue"]).attribute_of("Arn").map(|q| (q, p));
+                    let source = p.get(&["Queue"]).attribute_of("Arn").map(|q| (q, p));
+                    match name.as_str() {
+                        "Enrichment" => enrichment = source,
+                        "Commands" => commands = source,
+                        other => panic!("{id}.{other}: unexpected SQS event source"),
+                    }
                 }
                 other => panic!("{id}.{name}: unexpected event type {other:?}"),
             }
@@ -456,6 +462,58 @@ fn every_connector_has_a_function_routes_queues_secret_and_alarms() {
         assert!(
             (1..=10).contains(&batch),
             "{id}: enrichment batch size {batch}"
+        );
+        assert!(
+            alarms.iter().any(|(_, a)| {
+                dimension(a, "QueueName").and_then(|v| v.attribute_of("QueueName")) == Some(dlq)
+            }),
+            "no alarm watches {dlq}"
+        );
+
+        // The commands queue: FIFO, named so the function knows its batches
+        // (o2o_aws::function::COMMANDS_QUEUE_SUFFIX), batches of one (a failed command keeps
+        // its order's later ones behind it), a DLQ with an alarm, and as many attempts in the
+        // function's reckoning as the redrive policy allows.
+        let (queue, source) = commands.unwrap_or_else(|| panic!("{id}: no commands event source"));
+        let queue_resource = by_id.get(&[queue]);
+        let queue_name = queue_resource
+            .at(&["Properties", "QueueName"])
+            .and_then(|n| n.call("Fn::Sub"))
+            .and_then(Node::str)
+            .unwrap_or_default();
+        assert!(
+            queue_name.ends_with(o2o_aws::function::COMMANDS_QUEUE_SUFFIX),
+            "{queue}: QueueName {queue_name}"
+        );
+        assert_eq!(
+            queue_resource.text(&["Properties", "FifoQueue"]),
+            Some("true"),
+            "{queue}"
+        );
+        assert_eq!(
+            number(source, &["BatchSize"], id),
+            1,
+            "{id}: commands batch size"
+        );
+        let visibility = number(queue_resource, &["Properties", "VisibilityTimeout"], queue);
+        assert!(
+            visibility >= timeout,
+            "{queue}: visibility below the function timeout"
+        );
+        let dlq = queue_resource
+            .at(&["Properties", "RedrivePolicy", "deadLetterTargetArn"])
+            .and_then(|n| n.attribute_of("Arn"))
+            .unwrap_or_else(|| panic!("{queue}: needs a DLQ"));
+        let receives = number(
+            queue_resource,
+            &["Properties", "RedrivePolicy", "maxReceiveCount"],
+            queue,
+        );
+        assert_eq!(
+            env.text(&["O2O_COMMAND_MAX_ATTEMPTS"])
+                .and_then(|n| n.parse::<u32>().ok()),
+            Some(receives),
+            "{id}: O2O_COMMAND_MAX_ATTEMPTS is the redrive policy's maxReceiveCount"
         );
         assert!(
             alarms.iter().any(|(_, a)| {

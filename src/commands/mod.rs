@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod command;
 mod queue;
 mod send;
 mod serve;
@@ -33,8 +34,15 @@ enum Command {
     Queue(queue::QueueArgs),
     /// Re-run quarantined deliveries through the current code.
     Replay(queue::ReplayArgs),
-    /// Print the JSON Schema of UnifiedOrderEvent v1.
-    Schema,
+    /// Ask a platform to accept, reject, ready, cancel or fulfil an order (through `o2o serve`).
+    #[command(name = "command")]
+    Order(Box<command::CommandArgs>),
+    /// Print the JSON Schema of UnifiedOrderEvent v1 (or, with --command, of OrderCommand v1).
+    Schema {
+        /// The schema of OrderCommand v1, the order system's commands.
+        #[arg(long)]
+        command: bool,
+    },
     /// List the connectors and the settings each needs.
     Channels,
 }
@@ -52,8 +60,11 @@ pub enum Backend {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Schema => {
-            print!("{}", o2o_core::event::json_schema());
+        Command::Schema { command } => {
+            match command {
+                true => print!("{}", o2o_core::command::json_schema()),
+                false => print!("{}", o2o_core::event::json_schema()),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Channels => {
@@ -62,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve(args) => serve::run(&Config::load(&cli.config, CONNECTORS)?, args),
         Command::Send(args) => send::run(&Config::load(&cli.config, CONNECTORS)?, args),
+        Command::Order(args) => command::run(&load_or_default(&cli.config)?, *args),
         Command::Queue(args) => queue::print(&load_or_default(&cli.config)?, args),
         Command::Replay(args) => queue::replay(&Config::load(&cli.config, CONNECTORS)?, args),
     }

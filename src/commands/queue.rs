@@ -22,8 +22,8 @@ pub struct QueueArgs {
     /// SQLite file [default: [server] db, else o2o.db].
     #[arg(long)]
     db: Option<PathBuf>,
-    /// Which queue: unified, enrichment or quarantine.
-    #[arg(long, default_value = "unified", value_parser = ["unified", "enrichment", "quarantine"])]
+    /// Which queue: unified, enrichment, quarantine, commands or commands-dlq.
+    #[arg(long, default_value = "unified", value_parser = ["unified", "enrichment", "quarantine", "commands", "commands-dlq"])]
     queue: String,
     /// Keep printing new messages as they arrive.
     #[arg(long)]

@@ -8,11 +8,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use o2o::config::Config;
 use o2o::registry::CONNECTORS;
+use o2o_core::Secret;
 use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::request::DEFAULT_MAX_BODY_BYTES;
-use o2o_edge::Edge;
+use o2o_edge::{CommandIntake, Edge};
 use o2o_local::SqliteStore;
-use o2o_local::enrichment::{EnrichmentOptions, EnrichmentQueue, run_enrichment_worker};
+use o2o_local::retry::{RetryOptions, RetryQueue, run_command_worker, run_enrichment_worker};
 
 use super::Backend;
 
@@ -35,8 +36,8 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        // The SQLite store also feeds the local enrichment worker; on AWS the enrichment queues
-        // feed the Lambda functions.
+        // The SQLite store also feeds the local enrichment and command workers; on AWS the
+        // enrichment and commands queues feed the Lambda functions.
         let mut local = None;
         let (store, queues, backend): (Arc<dyn IdempotencyStore>, Arc<dyn Queues>, String) =
             match args.backend {
@@ -56,17 +57,34 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
                     (Arc::new(store), Arc::new(queues), backend)
                 }
             };
-        let mut edge = Edge::new(CONNECTORS, config.instances.clone(), store, queues);
-        edge.max_body_bytes = config
-            .server
-            .max_body_bytes
-            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
-        let edge = Arc::new(edge);
         let limits = config.server.limits()?;
         let addr = config.addr(args.addr.as_deref());
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        let mut edge = Edge::new(CONNECTORS, config.instances.clone(), store, queues);
+        edge.max_body_bytes = config
+            .server
+            .max_body_bytes
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        // Commands call platforms with the merchant's credentials: without a token they are
+        // taken only from this machine. On the AWS backend the order system sends to each
+        // channel's commands queue itself.
+        let loopback = listener.local_addr()?.ip().is_loopback();
+        edge.commands = match (&local, &config.server.commands_token) {
+            (None, _) => None,
+            (Some(_), Some(token)) => Some(CommandIntake {
+                token: Some(Secret::new(token.clone())),
+            }),
+            (Some(_), None) if loopback => Some(CommandIntake::default()),
+            (Some(_), None) => {
+                tracing::warn!(
+                    "POST /commands is off: set [server] commands_token to take commands on a non-loopback address"
+                );
+                None
+            }
+        };
+        let edge = Arc::new(edge);
         let channels: Vec<&str> = config.channels.keys().map(String::as_str).collect();
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -79,16 +97,20 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             shutdown_deadline_s = limits.shutdown_deadline.as_secs(),
             "listening"
         );
-        let worker = local.map(|store| {
-            let queue = EnrichmentQueue::new(
-                store,
+        let workers = local.map(|store| {
+            let enrichment = RetryQueue::enrichment(
+                store.clone(),
                 Arc::clone(&edge.queues),
-                EnrichmentOptions::default(),
+                RetryOptions::default(),
             );
-            tokio::spawn(run_enrichment_worker(queue, Arc::clone(&edge)))
+            let commands = RetryQueue::commands(store, RetryOptions::commands());
+            [
+                tokio::spawn(run_enrichment_worker(enrichment, Arc::clone(&edge))),
+                tokio::spawn(run_command_worker(commands, Arc::clone(&edge))),
+            ]
         });
         o2o_local::serve(listener, edge, limits, shutdown_signal()).await?;
-        if let Some(worker) = worker {
+        for worker in workers.into_iter().flatten() {
             worker.abort();
         }
         tracing::info!("stopped");

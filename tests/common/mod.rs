@@ -15,7 +15,7 @@ use o2o_core::sample::parse_sample;
 use o2o_core::{ChannelConfig, Channels, Headers, Registry};
 use o2o_edge::Edge;
 use o2o_local::SqliteStore;
-use o2o_local::enrichment::{EnrichmentOptions, EnrichmentQueue};
+use o2o_local::retry::{RetryOptions, RetryQueue};
 use tokio::sync::oneshot;
 
 /// The repository root (where `o2o.toml` and `events/` live).
@@ -36,6 +36,7 @@ pub struct TestServer {
     _dir: TempDir,
     stop: Option<oneshot::Sender<()>>,
     enrichment_worker: Option<tokio::task::JoinHandle<()>>,
+    command_worker: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -62,6 +63,7 @@ impl Drop for TestServer {
         if let Some(worker) = self.enrichment_worker.take() {
             worker.abort();
         }
+        self.command_worker.abort();
     }
 }
 
@@ -77,6 +79,8 @@ pub struct ServerSetup {
     pub wrap: Option<WrapPorts>,
     /// Run the enrichment worker (default); off, thin deliveries stay on the enrichment queue.
     pub enrichment: bool,
+    /// How `POST /commands` takes commands (default: without a token); `None`: 404.
+    pub commands: Option<o2o_edge::CommandIntake>,
 }
 
 impl Default for ServerSetup {
@@ -87,6 +91,7 @@ impl Default for ServerSetup {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             wrap: None,
             enrichment: true,
+            commands: Some(o2o_edge::CommandIntake::default()),
         }
     }
 }
@@ -103,6 +108,7 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     let channels = Channels::build(setup.registry, &setup.channels).expect("channel settings");
     let mut edge = Edge::new(setup.registry, channels, idempotency, queues);
     edge.max_body_bytes = setup.max_body_bytes;
+    edge.commands = setup.commands;
     let edge = Arc::new(edge);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -111,21 +117,26 @@ pub async fn start(setup: ServerSetup) -> TestServer {
     let (stop, stopped) = oneshot::channel::<()>();
     // The enrichment worker, with test timing: it ends with the test's runtime.
     let enrichment_worker = setup.enrichment.then(|| {
-        let queue = EnrichmentQueue::new(
+        let queue = RetryQueue::enrichment(
             store.clone(),
             Arc::clone(&edge.queues),
-            EnrichmentOptions {
+            RetryOptions {
                 poll: std::time::Duration::from_millis(20),
                 first_retry: std::time::Duration::from_millis(20),
                 max_retry: std::time::Duration::from_millis(100),
                 max_attempts: 3,
             },
         );
-        tokio::spawn(o2o_local::enrichment::run_enrichment_worker(
+        tokio::spawn(o2o_local::retry::run_enrichment_worker(
             queue,
             Arc::clone(&edge),
         ))
     });
+    // The command worker, with test timing (three attempts, then the commands DLQ).
+    let command_worker = tokio::spawn(o2o_local::retry::run_command_worker(
+        RetryQueue::commands(store.clone(), COMMAND_RETRIES),
+        Arc::clone(&edge),
+    ));
     tokio::spawn(o2o_local::serve(
         listener,
         edge,
@@ -141,8 +152,17 @@ pub async fn start(setup: ServerSetup) -> TestServer {
         _dir: dir,
         stop: Some(stop),
         enrichment_worker,
+        command_worker,
     }
 }
+
+/// The test servers' command retries: every 20–100 ms, three attempts.
+pub const COMMAND_RETRIES: RetryOptions = RetryOptions {
+    poll: std::time::Duration::from_millis(20),
+    first_retry: std::time::Duration::from_millis(20),
+    max_retry: std::time::Duration::from_millis(100),
+    max_attempts: 3,
+};
 
 /// The development instance of `channel` (built from `o2o.toml`).
 pub fn dev_channel(channel: &str) -> std::sync::Arc<dyn o2o_core::Channel> {
@@ -196,14 +216,10 @@ pub async fn send(url: &str, req: &o2o_core::WebhookRequest) -> (u16, String) {
     (status, response.text().await.expect("body"))
 }
 
-/// The number of messages on all three queues together.
+/// The number of messages on all the queues together.
 pub async fn queued(store: &SqliteStore) -> usize {
     let mut total = 0;
-    for queue in [
-        QueueName::Unified,
-        QueueName::Enrichment,
-        QueueName::Quarantine,
-    ] {
+    for queue in QueueName::ALL {
         total += messages(store, queue).await.len();
     }
     total

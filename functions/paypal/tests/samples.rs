@@ -200,7 +200,6 @@ fn a_completed_capture_is_payment_succeeded() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -234,7 +233,6 @@ fn a_denied_capture_is_payment_failed_in_yen_with_the_invoice_as_order() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -312,7 +310,6 @@ fn a_dispute_is_payment_disputed_of_its_capture() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }

@@ -176,7 +176,6 @@ fn payment_captured_is_payment_succeeded() {
             order: None,
             payment: Some(captured_payment("captured")),
             refund: None,
-            command: None,
         }
     );
 }
@@ -216,7 +215,6 @@ fn payment_failed_names_its_error() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -286,7 +284,6 @@ fn a_dispute_is_payment_disputed() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }

@@ -173,7 +173,6 @@ fn a_completed_payment_is_payment_succeeded() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -204,7 +203,6 @@ fn a_declined_payment_is_payment_failed_with_the_cards_error() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -270,7 +268,6 @@ fn a_new_dispute_is_payment_disputed() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }

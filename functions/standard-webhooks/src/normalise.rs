@@ -162,6 +162,13 @@ pub fn draft(
             }
             draft.order = Some(order);
         }
+        // Results of our own commands; `event_map` cannot name them (settings refuse it).
+        EventType::CommandSucceeded | EventType::CommandFailed => {
+            return Err(NormaliseError::field(
+                "event_map",
+                "command results are not webhook events",
+            ));
+        }
     }
     Ok(draft)
 }

@@ -178,7 +178,6 @@ fn a_succeeded_payment_intent_is_payment_succeeded_for_its_metadata_order() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -211,7 +210,6 @@ fn a_failed_payment_intent_is_payment_failed_with_its_decline() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -371,7 +369,6 @@ fn a_dispute_of_a_connected_account_is_payment_disputed_under_that_account() {
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }
@@ -406,7 +403,6 @@ fn a_paid_checkout_session_in_yen_is_payment_succeeded_for_its_client_reference(
                 ..Payment::default()
             }),
             refund: None,
-            command: None,
         }
     );
 }

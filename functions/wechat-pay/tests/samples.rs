@@ -181,7 +181,6 @@ fn a_payment_success_is_a_succeeded_payment() {
                 dispute: None,
             }),
             refund: None,
-            command: None,
         }
     );
 }

@@ -1,5 +1,6 @@
-//! One channel's function: API Gateway webhook events through the edge's router, and the
-//! enrichment queue's SQS batches through the edge's enrichment consumer.
+//! One channel's function: API Gateway webhook events through the edge's router, the
+//! enrichment queue's SQS batches through the edge's enrichment consumer, and the commands
+//! queue's batches through the edge's commands consumer.
 //!
 //! Transport-agnostic: [`lambda`](crate::lambda) feeds it Lambda events, and tests call it
 //! directly.
@@ -21,6 +22,9 @@ use crate::settings::{AwsError, CredentialSource, Resources};
 /// A channel's function: its edge (connector instances per tenant, ports, metrics).
 pub struct Function {
     channel: &'static str,
+    command_max_attempts: u32,
+    /// The commands queue, to space a failed command's retries out (`O2O_COMMANDS_QUEUE_URL`).
+    command_backoff: Option<Backoff>,
     edge: Arc<Edge>,
     router: axum::Router,
 }
@@ -66,6 +70,8 @@ impl Function {
         let edge = Arc::new(edge);
         Ok(Self {
             channel,
+            command_max_attempts: DEFAULT_COMMAND_MAX_ATTEMPTS,
+            command_backoff: None,
             router: o2o_edge::router(Arc::clone(&edge)),
             edge,
         })
@@ -83,16 +89,36 @@ impl Function {
             })?,
             Err(_) => DEFAULT_MAX_BODY_BYTES,
         };
+        let command_max_attempts = match std::env::var("O2O_COMMAND_MAX_ATTEMPTS") {
+            Ok(n) => n
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(AwsError::InvalidEnv {
+                    name: "O2O_COMMAND_MAX_ATTEMPTS",
+                    reason: "not a positive number".to_owned(),
+                })?,
+            Err(_) => DEFAULT_COMMAND_MAX_ATTEMPTS,
+        };
         let sdk = crate::load_sdk_config().await;
         let config = source.load((connector.info)().id, &sdk).await?;
         let (store, queues) = crate::ports(&sdk, &resources);
-        Self::with_body_limit(
+        let mut function = Self::with_body_limit(
             connector,
             config,
             Arc::new(store),
             Arc::new(queues),
             max_body_bytes,
-        )
+        )?;
+        function.command_max_attempts = command_max_attempts;
+        function.command_backoff = std::env::var("O2O_COMMANDS_QUEUE_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .map(|queue_url| Backoff {
+                sqs: aws_sdk_sqs::Client::new(&sdk),
+                queue_url,
+            });
+        Ok(function)
     }
 
     /// The channel id this function serves.
@@ -146,6 +172,16 @@ impl Function {
     /// messages are reported as partial batch failures, so only they return to the queue (and,
     /// past its receive limit, to its dead-letter queue).
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        // One event source mapping delivers one queue's batch: the commands queue is named
+        // `…-commands.fifo` (infra/template.yaml), the enrichment queue is not.
+        let commands = event.records.first().is_some_and(|m| {
+            m.event_source_arn
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(COMMANDS_QUEUE_SUFFIX))
+        });
+        if commands {
+            return self.handle_commands(event).await;
+        }
         let started = Instant::now();
         let batch = SqsBatch::new(event.records);
         let pipeline = self.edge.pipeline(PipelineOptions::default());
@@ -171,11 +207,69 @@ impl Function {
     }
 }
 
+impl Function {
+    /// Carries out a batch from the channel's commands queue. A command to retry is a batch
+    /// item failure: it comes back after the queue's visibility timeout, and after
+    /// `O2O_COMMAND_MAX_ATTEMPTS` receives (the redrive policy's `maxReceiveCount`) the queue
+    /// moves it to its dead-letter queue, its `command.failed` published first.
+    pub async fn handle_commands(&self, event: SqsEvent) -> SqsBatchResponse {
+        let started = Instant::now();
+        let mut batch = SqsBatch::new(event.records);
+        batch.backoff = self.command_backoff.clone();
+        let pipeline = self.edge.pipeline(PipelineOptions::default());
+        let max = batch.len();
+        let summary = o2o_edge::consume::command_batch(
+            &batch,
+            &self.edge.channels,
+            &pipeline,
+            max,
+            self.command_max_attempts,
+        )
+        .await
+        .unwrap_or_default();
+        Record::new(self.channel)
+            .with("commands_succeeded", Unit::Count, summary.succeeded as f64)
+            .with("commands_failed", Unit::Count, summary.failed as f64)
+            .with("commands_retried", Unit::Count, summary.retried as f64)
+            .with(
+                "command_latency",
+                Unit::Milliseconds,
+                started.elapsed().as_secs_f64() * 1000.0,
+            )
+            .emit();
+        batch.response()
+    }
+}
+
+/// The commands queue as the function changes its messages' visibility.
+#[derive(Debug, Clone)]
+struct Backoff {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+/// Seconds a command waits before its next attempt after its `attempt`-th failed: 10, 20, 40, 80
+/// … at most 300 (the queue's own visibility timeout applies when this cannot be set).
+pub fn command_retry_delay(attempt: u32) -> i32 {
+    (10_i32 << attempt.saturating_sub(1).min(5)).min(300)
+}
+
+/// The end of a commands queue's name (and ARN): `o2o-<stage>-<channel>-commands.fifo`.
+pub const COMMANDS_QUEUE_SUFFIX: &str = "-commands.fifo";
+
+/// Receives of a command before its queue moves it to the dead-letter queue, unless
+/// `O2O_COMMAND_MAX_ATTEMPTS` says otherwise (the template's `maxReceiveCount`).
+pub const DEFAULT_COMMAND_MAX_ATTEMPTS: u32 = 5;
+
 /// An SQS event's records as a [`Consumer`]: handed out once; a message to retry becomes a
 /// batch item failure, the others are deleted by the event source mapping.
 struct SqsBatch {
     records: Mutex<Vec<SqsMessage>>,
     failures: Mutex<Vec<String>>,
+    /// Receipt handles by message id, for a visibility change.
+    receipts: Mutex<Vec<(String, String)>>,
+    /// Where set, a message to retry waits [`command_retry_delay`] before its next receive.
+    backoff: Option<Backoff>,
 }
 
 impl SqsBatch {
@@ -183,6 +277,8 @@ impl SqsBatch {
         Self {
             records: Mutex::new(records),
             failures: Mutex::new(Vec::new()),
+            receipts: Mutex::new(Vec::new()),
+            backoff: None,
         }
     }
 
@@ -214,11 +310,24 @@ impl Consumer for SqsBatch {
     async fn receive(&self, max: usize) -> Result<Vec<Received>, PortError> {
         let mut records = lock(&self.records);
         let take = max.min(records.len());
+        let mut receipts = lock(&self.receipts);
         Ok(records
             .drain(..take)
-            .map(|m| Received {
-                id: m.message_id.unwrap_or_default(),
-                body: m.body.unwrap_or_default(),
+            .map(|m| {
+                if let (Some(id), Some(receipt)) = (&m.message_id, &m.receipt_handle) {
+                    receipts.push((id.clone(), receipt.clone()));
+                }
+                let attribute = |name: &str| m.attributes.get(name).and_then(|v| v.parse().ok());
+                Received {
+                    attempt: attribute("ApproximateReceiveCount")
+                        .and_then(|n: i64| u32::try_from(n).ok())
+                        .unwrap_or(1),
+                    sent_at: attribute("SentTimestamp")
+                        .and_then(|ms: i64| Timestamp::from_unix_seconds(ms / 1000).ok())
+                        .unwrap_or_else(Timestamp::now),
+                    id: m.message_id.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                }
             })
             .collect())
     }
@@ -229,6 +338,29 @@ impl Consumer for SqsBatch {
 
     async fn retry_later(&self, message: &Received, _: &PortError) -> Result<(), PortError> {
         lock(&self.failures).push(message.id.clone());
+        let receipt = lock(&self.receipts)
+            .iter()
+            .find(|(id, _)| *id == message.id)
+            .map(|(_, receipt)| receipt.clone());
+        if let (Some(backoff), Some(receipt)) = (&self.backoff, receipt) {
+            let delay = command_retry_delay(message.attempt);
+            let changed = backoff
+                .sqs
+                .change_message_visibility()
+                .queue_url(&backoff.queue_url)
+                .receipt_handle(receipt)
+                .visibility_timeout(delay)
+                .send()
+                .await;
+            if let Err(e) = changed {
+                // The queue's own visibility timeout then spaces the retry out.
+                tracing::warn!(
+                    message_id = message.id,
+                    error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                    "retry delay not set"
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -247,6 +379,13 @@ fn remaining_seconds(request: &Request) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_command_waits_longer_after_each_attempt() {
+        let delays: Vec<i32> = (1..=8).map(command_retry_delay).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(command_retry_delay(0), 10);
+    }
 
     #[test]
     fn an_in_progress_claim_lasts_as_long_as_the_invocation_can() {

@@ -95,6 +95,8 @@ impl Consumer for Quarantine {
                 Received {
                     id,
                     body: m.body.unwrap_or_default(),
+                    attempt: 1,
+                    sent_at: o2o_core::Timestamp::now(),
                 }
             })
             .collect())

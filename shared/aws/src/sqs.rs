@@ -35,11 +35,15 @@ impl SqsQueues {
         }
     }
 
-    fn url(&self, queue: QueueName) -> &str {
+    /// A function writes to these three; the order system writes to the commands queues.
+    fn url(&self, queue: QueueName) -> Result<&str, PortError> {
         match queue {
-            QueueName::Unified => &self.unified,
-            QueueName::Enrichment => &self.enrichment,
-            QueueName::Quarantine => &self.quarantine,
+            QueueName::Unified => Ok(&self.unified),
+            QueueName::Enrichment => Ok(&self.enrichment),
+            QueueName::Quarantine => Ok(&self.quarantine),
+            QueueName::Commands | QueueName::CommandsDeadLetter => {
+                Err(PortError::NotConfigured("commands queue URL"))
+            }
         }
     }
 
@@ -92,7 +96,7 @@ impl SqsQueues {
 #[async_trait]
 impl Queues for SqsQueues {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
-        let url = self.url(queue);
+        let url = self.url(queue)?;
         let fifo = url.ends_with(".fifo");
         let mut batch = Vec::new();
         let mut batch_bytes = 0;

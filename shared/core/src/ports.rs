@@ -96,7 +96,7 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
 }
 
-/// The three queues.
+/// The queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueName {
     /// The FIFO stream of `UnifiedOrderEvent`s.
@@ -105,27 +105,36 @@ pub enum QueueName {
     Enrichment,
     /// Authenticated deliveries that could not be normalised.
     Quarantine,
+    /// `OrderCommand`s waiting for their platform (FIFO per order).
+    Commands,
+    /// Commands whose platform kept failing until the attempts ran out (to redrive).
+    CommandsDeadLetter,
 }
 
 impl QueueName {
-    /// `unified`, `enrichment` or `quarantine`.
+    /// Every queue.
+    pub const ALL: [QueueName; 5] = [
+        QueueName::Unified,
+        QueueName::Enrichment,
+        QueueName::Quarantine,
+        QueueName::Commands,
+        QueueName::CommandsDeadLetter,
+    ];
+
+    /// `unified`, `enrichment`, `quarantine`, `commands` or `commands-dlq`.
     pub fn as_str(&self) -> &'static str {
         match self {
             QueueName::Unified => "unified",
             QueueName::Enrichment => "enrichment",
             QueueName::Quarantine => "quarantine",
+            QueueName::Commands => "commands",
+            QueueName::CommandsDeadLetter => "commands-dlq",
         }
     }
 
-    /// Parses `unified`, `enrichment` or `quarantine`.
+    /// Parses a queue's name.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            QueueName::Unified,
-            QueueName::Enrichment,
-            QueueName::Quarantine,
-        ]
-        .into_iter()
-        .find(|q| q.as_str() == text)
+        Self::ALL.into_iter().find(|q| q.as_str() == text)
     }
 }
 

@@ -1,19 +1,26 @@
-//! Queue consumers: the enrichment consumer and the replay of the quarantine, written once over
+//! Queue consumers: the enrichment consumer, the commands consumer and the replay of the
+//! quarantine, written once over
 //! the [`Consumer`] port. SQLite implements it for `o2o serve` and `o2o replay`; SQS implements
 //! it for a Lambda function's batches (failures become `batchItemFailures`) and for
 //! `o2o replay --backend aws`.
 
-use o2o_core::pipeline::ReplaySummary;
+use o2o_core::command::OrderCommand;
+use o2o_core::pipeline::{CommandProcessed, QueuedCommand, ReplaySummary};
 use o2o_core::ports::{PortError, StoredDelivery};
-use o2o_core::{Channels, Pipeline, Processed};
+use o2o_core::{Channels, Pipeline, Processed, Timestamp};
 
 /// One message taken from a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     /// The queue's id for it (SQS message id, SQLite sequence number).
     pub id: String,
-    /// Its body: a [`StoredDelivery`] as JSON.
+    /// Its body: a [`StoredDelivery`] or an `OrderCommand` as JSON.
     pub body: String,
+    /// How many times the queue has handed it out, this time included (SQS's
+    /// `ApproximateReceiveCount`; 1 the first time).
+    pub attempt: u32,
+    /// When the queue took it in.
+    pub sent_at: Timestamp,
 }
 
 /// A queue as a consumer sees it.
@@ -103,6 +110,124 @@ async fn enrich_one(
         stored.idempotency_key.to_string(),
         processed,
     ))
+}
+
+/// What one batch of commands did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSummary {
+    /// Messages received.
+    pub received: usize,
+    /// `command.succeeded` results published.
+    pub succeeded: usize,
+    /// `command.failed` results published (including invalid commands).
+    pub failed: usize,
+    /// Commands done before (their stored result sent again).
+    pub duplicates: usize,
+    /// Messages left to retry (or, past the queue's limit, for its dead-letter queue).
+    pub retried: usize,
+}
+
+/// Receives up to `max` order commands from `consumer` and carries each out through its channel
+/// (the tenant's settings, else the channel's default ones). A command with a result (success,
+/// failure, or a duplicate) is acknowledged; a transient failure is retried later, and after
+/// `max_attempts` hand-outs the queue moves it aside (SQS: the redrive policy; locally: the
+/// commands dead-letter queue) once its `command.failed` is published. A command that cannot be
+/// read or is not served here is answered `command.failed` `invalid_command` when it names
+/// itself, and otherwise kept for the dead-letter queue.
+pub async fn command_batch(
+    consumer: &dyn Consumer,
+    channels: &Channels,
+    pipeline: &Pipeline<'_>,
+    max: usize,
+    max_attempts: u32,
+) -> Result<CommandSummary, PortError> {
+    let messages = consumer.receive(max).await?;
+    let mut summary = CommandSummary {
+        received: messages.len(),
+        ..CommandSummary::default()
+    };
+    for message in &messages {
+        match command_one(channels, pipeline, message, max_attempts).await {
+            Ok(processed) => {
+                match &processed {
+                    CommandProcessed::Duplicate => summary.duplicates += 1,
+                    CommandProcessed::Reported { failure: None, .. } => summary.succeeded += 1,
+                    CommandProcessed::Reported { .. } => summary.failed += 1,
+                }
+                tracing::info!(
+                    message_id = message.id,
+                    attempt = message.attempt,
+                    outcome = processed.describe(),
+                    "command"
+                );
+                if let Err(e) = consumer.ack(message).await {
+                    tracing::warn!(message_id = message.id, error = %e, "command message not acknowledged");
+                }
+            }
+            Err(error) => {
+                summary.retried += 1;
+                tracing::warn!(message_id = message.id, attempt = message.attempt, error = %error, "command not done; will retry");
+                if let Err(e) = consumer.retry_later(message, &error).await {
+                    tracing::warn!(message_id = message.id, error = %e, "command retry not scheduled");
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+async fn command_one(
+    channels: &Channels,
+    pipeline: &Pipeline<'_>,
+    message: &Received,
+    max_attempts: u32,
+) -> Result<CommandProcessed, PortError> {
+    let refuse = |reason: String| async move {
+        // The kind of channel, for the result's `source`: any instance of the channel will do.
+        let channel = serde_json::from_str::<serde_json::Value>(&message.body)
+            .ok()
+            .and_then(|v| v["channel"].as_str().map(str::to_owned));
+        let info = channel.and_then(|c| {
+            channels
+                .iter()
+                .find(|(id, _, _)| *id == c)
+                .map(|(_, _, i)| i.info())
+        });
+        let reported = match info {
+            Some(info) => {
+                pipeline
+                    .refuse_command(info.kind, &message.body, reason.clone(), message.sent_at)
+                    .await?
+            }
+            None => false,
+        };
+        if reported {
+            Ok(CommandProcessed::Reported {
+                event_type: o2o_core::event::EventType::CommandFailed,
+                failure: Some(o2o_core::command::FailureCode::InvalidCommand),
+            })
+        } else {
+            Err(PortError::Unreadable(reason))
+        }
+    };
+    let command = match OrderCommand::from_json(message.body.as_bytes()) {
+        Ok(command) => command,
+        Err(invalid) => return refuse(format!("not a command: {invalid}")).await,
+    };
+    let Some(channel) = channels.for_command(&command.channel, &command.tenant) else {
+        return refuse(format!(
+            "channel {} (tenant {}) is not served here",
+            command.channel, command.tenant
+        ))
+        .await;
+    };
+    let queued = QueuedCommand {
+        command,
+        received_at: message.sent_at,
+        attempt: message.attempt.max(1),
+        last_attempt: message.attempt >= max_attempts,
+    };
+    channel.command(pipeline, &queued).await
 }
 
 /// Replays every message `consumer` hands out (the quarantine) through its channel's current

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::{
@@ -23,6 +23,7 @@ use o2o_core::{
 };
 use o2o_core::{WebhookRequest, request::DEFAULT_MAX_BODY_BYTES};
 
+use crate::commands::{CommandIntake, post_command};
 use crate::observe::{Observer, log_delivery};
 
 /// Everything the edge needs: which channels exist and are configured, and the ports.
@@ -41,6 +42,8 @@ pub struct Edge {
     pub max_body_bytes: usize,
     /// Where per-delivery metrics go, if anywhere.
     pub observer: Option<Arc<dyn Observer>>,
+    /// Whether `POST /commands` takes order commands (`o2o serve`); `None`: 404.
+    pub commands: Option<CommandIntake>,
 }
 
 impl Edge {
@@ -59,6 +62,7 @@ impl Edge {
             options: PipelineOptions::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             observer: None,
+            commands: None,
         }
     }
 
@@ -74,7 +78,8 @@ impl Edge {
 pub struct InProgressSeconds(pub i64);
 
 /// The router: webhooks (also behind a stage prefix, as API Gateway's named stages send them),
-/// the health check, and a JSON 404 for anything else.
+/// order commands where the host takes them (`POST /commands`), the health check, and a JSON
+/// 404 for anything else.
 pub fn router(edge: Arc<Edge>) -> Router {
     Router::new()
         .route("/webhooks/{channel}", any(webhook))
@@ -86,6 +91,7 @@ pub fn router(edge: Arc<Edge>) -> Router {
             "/{stage}/webhooks/{channel}/{tenant}/{endpoint}",
             any(webhook),
         )
+        .route("/commands", post(post_command))
         .route(
             "/healthz",
             get(|| async { response(&Reply::json(200, r#"{"status":"ok"}"#)) }),

@@ -5,13 +5,16 @@
 //!   (also behind an API Gateway stage prefix) and `/healthz`, with the body limit and one log
 //!   line per delivery ([`observe`]). `o2o serve` serves it with hyper; a Lambda function feeds it
 //!   API Gateway events through lambda_http's adapter.
-//! - [`consume`]: the enrichment consumer and the replay loop, over a [`Consumer`] port that the
-//!   SQLite and SQS adapters implement (receive, ack, retry later).
+//! - [`commands`]: `POST /commands`, order commands onto the commands queue (`o2o serve`).
+//! - [`consume`]: the enrichment and commands consumers and the replay loop, over a [`Consumer`]
+//!   port that the SQLite and SQS adapters implement (receive, ack, retry later).
 
+pub mod commands;
 pub mod consume;
 pub mod http;
 pub mod observe;
 
+pub use commands::CommandIntake;
 pub use consume::{Consumer, Received};
 pub use http::{Edge, InProgressSeconds, router};
 pub use observe::Observer;

@@ -39,6 +39,8 @@ impl Consumer for Quarantine {
             .map(|m| Received {
                 id: m.seq.to_string(),
                 body: m.body,
+                attempt: 1,
+                sent_at: o2o_core::Timestamp::now(),
             })
             .collect())
     }

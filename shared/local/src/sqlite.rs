@@ -59,6 +59,8 @@ pub struct StoredMessage {
     pub group_id: Option<String>,
     /// The JSON body.
     pub body: String,
+    /// When it was enqueued.
+    pub enqueued_at: Timestamp,
 }
 
 /// The embedded store: one SQLite file holding idempotency records and the queues.
@@ -117,9 +119,11 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.with_conn(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT seq, group_id, body FROM messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+            let mut stmt = conn.prepare_cached("SELECT seq, group_id, body, enqueued_at FROM messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
             let rows = stmt.query_map(params![queue.as_str(), after_seq, limit as i64], |row| {
-                Ok(StoredMessage { seq: row.get(0)?, group_id: row.get(1)?, body: row.get(2)? })
+                let millis: i64 = row.get(3)?;
+                let enqueued_at = Timestamp::from_unix_seconds(millis.div_euclid(1000)).unwrap_or_else(|_| Timestamp::now());
+                Ok(StoredMessage { seq: row.get(0)?, group_id: row.get(1)?, body: row.get(2)?, enqueued_at })
             })?;
             rows.collect()
         })

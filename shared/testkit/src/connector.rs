@@ -3,6 +3,7 @@
 //! reached which queue. Not a platform: it lives here, not in the registry.
 
 use o2o_core::GetRequests;
+use o2o_core::command::{Action, CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     DeliveryId, EnrichError, EventDraft, NormaliseContext, NormaliseError, Parsed, Verified,
 };
@@ -20,16 +21,24 @@ pub const SECRET: &str = "test-secret";
 /// Enrichment: an order id starting with `flaky` fails transiently, `missing` permanently;
 /// `flaky-once-<n>` fails transiently on the first attempt of each process run only.
 /// A JSON array of such bodies is a multi-record delivery (as Douyin sends): one record each.
+///
+/// Commands: `accept`, `reject` and `cancel` (accept within 10 minutes) are `POST`ed as
+/// `{"command_id","reason"}` to `{api_base}/orders/{order id}/{kind}`; a 2xx answer's `id` is the
+/// platform reference, any other answer a failure with the body's `code`.
 #[derive(Debug)]
 pub struct TestConnector {
     secrets: Secrets,
+    api: o2o_enrich::ApiClient,
 }
 
-/// The test connector's settings: its shared secret.
+/// The test connector's settings: its shared secret, and where its "platform API" is.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct Settings {
     /// Shared secrets, newest first.
     pub secrets: Secrets,
+    /// The API (`api_base`, a local mock in tests).
+    #[serde(flatten)]
+    pub api: o2o_enrich::ApiSettings,
 }
 
 /// The channel table the test connector needs: its one shared secret.
@@ -73,7 +82,54 @@ impl Connector for TestConnector {
     fn build(settings: Settings) -> Result<Self, SettingsError> {
         Ok(Self {
             secrets: settings.secrets,
+            api: o2o_enrich::ApiClient::new(&settings.api, "http://127.0.0.1:9")?,
         })
+    }
+
+    fn command_kinds() -> &'static [CommandKind] {
+        &[
+            CommandKind::Accept,
+            CommandKind::Reject,
+            CommandKind::Cancel,
+        ]
+    }
+
+    fn command_window(&self, kind: CommandKind) -> Option<std::time::Duration> {
+        (kind == CommandKind::Accept).then_some(std::time::Duration::from_secs(600))
+    }
+
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        let kind = command.action.kind().as_str();
+        let reason = match &command.action {
+            Action::Reject { reason, .. } | Action::Cancel { reason, .. } => {
+                serde_json::to_value(reason).ok()
+            }
+            _ => None,
+        };
+        let body = serde_json::json!({"command_id": command.command_id, "reason": reason});
+        let url = self.api.url(&format!(
+            "/orders/{}/{kind}",
+            o2o_enrich::percent_encode(&command.order.external_id)
+        ));
+        let answer = o2o_enrich::command::send(
+            &format!("test {kind}"),
+            self.api
+                .http()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await?;
+        let read: serde_json::Value = answer.json().unwrap_or_default();
+        if answer.is_success() {
+            return Ok(CallDone {
+                platform_reference: read["id"].as_str().map(str::to_owned),
+            });
+        }
+        Err(answer.failure(
+            read["code"].as_str().map(str::to_owned),
+            read["message"].as_str().map(str::to_owned),
+        ))
     }
 
     fn verify<'r>(&self, req: &'r WebhookRequest) -> Result<Verified<'r>, Rejection> {

@@ -252,6 +252,11 @@ fn percent_decode(text: &str) -> String {
 /// An SQS event from a standard queue `queue_arn` with one record per `(message id, body)`, each
 /// received for the first time, with no message attributes.
 pub fn sqs(records: &[(&str, &str)], queue_arn: &str) -> Value {
+    sqs_received(records, queue_arn, 1)
+}
+
+/// [`sqs`], each record received for the `receive_count`-th time (`ApproximateReceiveCount`).
+pub fn sqs_received(records: &[(&str, &str)], queue_arn: &str, receive_count: u32) -> Value {
     let region = queue_arn.split(':').nth(3).unwrap_or(REGION);
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -267,7 +272,7 @@ pub fn sqs(records: &[(&str, &str)], queue_arn: &str) -> Value {
                 "receiptHandle": receipt,
                 "body": body,
                 "attributes": {
-                    "ApproximateReceiveCount": "1",
+                    "ApproximateReceiveCount": receive_count.to_string(),
                     "SentTimestamp": now_ms.saturating_sub(2).to_string(),
                     "SenderId": "AIDAIENQZJOLO23YVJ4VO",
                     "ApproximateFirstReceiveTimestamp": now_ms.to_string(),

@@ -110,6 +110,34 @@ impl FunctionUnderTest {
         }
     }
 
+    /// Takes every message off the commands queue and invokes the function with them as one SQS
+    /// event from that queue, each received for the `receive_count`-th time; returns the ids of
+    /// the messages it reported as failed (to be retried).
+    pub async fn run_commands(&self, receive_count: u32) -> Vec<String> {
+        let messages = moto::drain(&self.sdk, &self.resources.commands_queue_url).await;
+        assert!(!messages.is_empty(), "nothing on the commands queue");
+        let ids: Vec<String> = (0..messages.len()).map(|i| format!("cmd-{i}")).collect();
+        let records: Vec<(&str, &str)> = ids
+            .iter()
+            .zip(&messages)
+            .map(|(id, m)| (id.as_str(), m.body.as_str()))
+            .collect();
+        let arn = events::queue_arn(&self.resources.commands_queue_url);
+        let event = events::sqs_received(&records, &arn, receive_count);
+        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
+            Invocation::Response(response) => response["batchItemFailures"]
+                .as_array()
+                .map(|failures| {
+                    failures
+                        .iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            other => panic!("the function did not answer the SQS event: {other:?}"),
+        }
+    }
+
     /// Takes the unified events off the FIFO queue, as JSON (the queue is empty afterwards).
     pub async fn take_unified_events(&self) -> Vec<Value> {
         moto::drain(&self.sdk, &self.resources.unified_queue_url)

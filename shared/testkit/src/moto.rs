@@ -68,6 +68,8 @@ pub struct AwsResources {
     pub enrichment_queue_url: String,
     /// The quarantine queue (standard).
     pub quarantine_queue_url: String,
+    /// The channel's commands queue (FIFO, named `…-commands.fifo` as the template names it).
+    pub commands_queue_url: String,
 }
 
 impl AwsResources {
@@ -78,17 +80,20 @@ impl AwsResources {
         let unified = format!("{name}-unified.fifo");
         let enrichment = format!("{name}-enrichment");
         let quarantine = format!("{name}-quarantine");
-        let (table, unified, enrichment, quarantine) = tokio::join!(
+        let commands = format!("{name}-commands.fifo");
+        let (table, unified, enrichment, quarantine, commands) = tokio::join!(
             create_table(config, &name),
             create_queue(config, &unified, true),
             create_queue(config, &enrichment, false),
             create_queue(config, &quarantine, false),
+            create_queue(config, &commands, true),
         );
         Self {
             table,
             unified_queue_url: unified,
             enrichment_queue_url: enrichment,
             quarantine_queue_url: quarantine,
+            commands_queue_url: commands,
         }
     }
 
@@ -180,6 +185,24 @@ async fn create_queue(config: &SdkConfig, name: &str, fifo: bool) -> String {
         .queue_url()
         .unwrap_or_else(|| panic!("moto: create queue {name}: no QueueUrl in the answer"))
         .to_owned()
+}
+
+/// Sends `command` to the FIFO commands queue at `queue_url` as an order system would: message
+/// group `{channel}:{tenant}:{order}`, deduplication id the `command_id`.
+pub async fn send_command(
+    config: &SdkConfig,
+    queue_url: &str,
+    command: &o2o_core::command::OrderCommand,
+) {
+    aws_sdk_sqs::Client::new(config)
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(serde_json::to_string(command).expect("a command as JSON"))
+        .message_group_id(command.group_id())
+        .message_deduplication_id(&command.command_id)
+        .send()
+        .await
+        .unwrap_or_else(|e| fail(format_args!("send a command to {queue_url}"), e));
 }
 
 /// Creates a Secrets Manager secret holding `json` and returns its ARN (the value for

@@ -9,9 +9,12 @@
 //! command out again later; on the last attempt its `command.failed` (`retryable: true`) is
 //! published first, and the queue moves the command to its dead-letter queue for a redrive.
 
-use crate::command::{CallFailure, CommandError, CommandResult, FailureCode, OrderCommand};
+use crate::command::{
+    Action, CallFailure, CommandError, CommandKind, CommandOrder, CommandResult,
+    CommandSchemaVersion, FailureCode, Fulfil, OrderCommand, Reason,
+};
 use crate::connector::Connector;
-use crate::event::{EventType, Order, SchemaVersion, Source, UnifiedOrderEvent};
+use crate::event::{ChannelKind, EventType, Order, SchemaVersion, Source, UnifiedOrderEvent};
 use crate::key::IdempotencyKey;
 use crate::pipeline::Pipeline;
 use crate::pipeline::route::unified_message;
@@ -99,7 +102,7 @@ impl Pipeline<'_> {
                     FailureCode::CommandIdReused,
                     "this command_id was used before for another command",
                 );
-                let event = result_event::<C>(&key, queued, 0, Err(failure));
+                let event = result_event(C::info().kind, &key, queued, 0, Err(failure));
                 self.send_result(&event).await?;
                 return Ok(reported(&event));
             }
@@ -123,7 +126,7 @@ impl Pipeline<'_> {
                 failure.message.as_deref().unwrap_or("")
             ));
             let result = if queued.last_attempt {
-                let event = result_event::<C>(&key, queued, attempts, answer.clone());
+                let event = result_event(C::info().kind, &key, queued, attempts, answer.clone());
                 self.send_result(&event).await.map(|()| retry)
             } else {
                 Ok(retry)
@@ -131,7 +134,7 @@ impl Pipeline<'_> {
             self.store.release(&key).await?;
             return Err(result?);
         }
-        let event = result_event::<C>(&key, queued, attempts, answer);
+        let event = result_event(C::info().kind, &key, queued, attempts, answer);
         let stored = Reply::json(200, &serde_json::to_string(&event).unwrap_or_default());
         if let Err(error) = self.store.complete(&key, &stored, claim.expires_at).await {
             // The platform was called: a retry calls it again (its calls are idempotent per
@@ -181,10 +184,75 @@ impl Pipeline<'_> {
         }
     }
 
+    /// Reports a command that cannot be run as sent (`reason`: unreadable, or its channel or
+    /// tenant is not served here) with `command.failed` `invalid_command`, when the body names
+    /// enough to report it (`command_id`, `channel`, `tenant`, `order.external_id`, `kind`);
+    /// `Ok(false)` when it does not (the queue then keeps it for its dead-letter queue).
+    pub async fn refuse_command(
+        &self,
+        channel_kind: ChannelKind,
+        body: &str,
+        reason: String,
+        received_at: Timestamp,
+    ) -> Result<bool, PortError> {
+        let Some(command) = loose_command(body, received_at) else {
+            return Ok(false);
+        };
+        let key = IdempotencyKey::command(&command.channel, &command.tenant, &command.command_id);
+        let queued = QueuedCommand {
+            command,
+            received_at,
+            attempt: 0,
+            last_attempt: true,
+        };
+        let failure = CallFailure::permanent(FailureCode::InvalidCommand, reason);
+        let event = result_event(channel_kind, &key, &queued, 0, Err(failure));
+        self.send_result(&event).await?;
+        Ok(true)
+    }
+
     async fn send_result(&self, event: &UnifiedOrderEvent) -> Result<(), PortError> {
         let message = unified_message(event).map_err(|e| PortError::Unreadable(e.to_string()))?;
         self.queues.send(QueueName::Unified, vec![message]).await
     }
+}
+
+/// The parts of an unreadable command that name it, as a command (its details dropped).
+fn loose_command(body: &str, received_at: Timestamp) -> Option<OrderCommand> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let text = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let action = match CommandKind::parse(&text("/kind")?)? {
+        CommandKind::Accept => Action::Accept { ready_by: None },
+        CommandKind::Reject => Action::Reject {
+            reason: Reason::Other,
+            note: None,
+        },
+        CommandKind::Ready => Action::Ready {},
+        CommandKind::Cancel => Action::Cancel {
+            reason: Reason::Other,
+            note: None,
+        },
+        CommandKind::Fulfil => Action::Fulfil(Fulfil::default()),
+    };
+    let command = OrderCommand {
+        schema_version: CommandSchemaVersion::V1,
+        command_id: text("/command_id")?,
+        channel: text("/channel")?,
+        tenant: text("/tenant")?,
+        order: CommandOrder {
+            external_id: text("/order/external_id")?,
+        },
+        action,
+        requested_at: received_at,
+        deadline: None,
+    };
+    command.check().ok().map(|()| command)
 }
 
 fn reported(event: &UnifiedOrderEvent) -> CommandProcessed {
@@ -199,7 +267,8 @@ fn reported(event: &UnifiedOrderEvent) -> CommandProcessed {
 }
 
 /// The `command.succeeded` or `command.failed` event of a command, in its order's group.
-fn result_event<C: Connector>(
+fn result_event(
+    channel_kind: ChannelKind,
     key: &IdempotencyKey,
     queued: &QueuedCommand,
     attempts: u32,
@@ -230,7 +299,7 @@ fn result_event<C: Connector>(
         received_at: queued.received_at,
         source: Source {
             channel: command.channel.clone(),
-            channel_kind: C::info().kind,
+            channel_kind,
             tenant: command.tenant.clone(),
             external_event_id: command.command_id.clone(),
             topic: format!("command.{}", kind.as_str()),
