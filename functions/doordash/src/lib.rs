@@ -9,23 +9,29 @@
 //! compared in constant time against every configured one. A 200 to a new order tells DoorDash
 //! the order is accepted (`order_integration`, "Confirming Orders"): the pipeline answers 200 only
 //! once the event is durably queued, and 503 otherwise, which DoorDash retries (up to 3 times, on
-//! 5xx only). Details and open points: `docs/platforms/doordash.md`.
+//! 5xx only). With `confirm_by_command` the answer is 202 instead, and the order waits for an
+//! `accept` or `reject` command ([`commands`]), sent with a JWT of the developer's access key
+//! ([`jwt`]). Details and open points: `docs/platforms/doordash.md`.
 
+pub mod commands;
+pub mod jwt;
 mod normalise;
 mod payload;
 
 use std::borrow::Cow;
 
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
     Verified,
 };
 use o2o_core::event::ChannelKind;
 use o2o_core::money::Currency;
-use o2o_core::settings::{Secrets, SettingsError};
+use o2o_core::settings::{Secret, Secrets, SettingsError};
 use o2o_core::signature::{SignatureError, sha256_hex, token_matches};
-use o2o_core::{Rejection, WebhookRequest};
+use o2o_core::{Rejection, Reply, WebhookRequest};
+use o2o_enrich::{ApiClient, ApiSettings};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -52,6 +58,27 @@ pub struct Settings {
     pub secrets: Secrets,
     /// The ISO 4217 currency of the stores' amounts (`USD`): DoorDash sends cents without one.
     pub currency: String,
+    /// Answer new orders `202` instead of `200`, so that DoorDash waits for the order system's
+    /// `accept` or `reject` command (the asynchronous order confirmation) instead of taking the
+    /// webhook's answer as the acceptance. Default `false`. Needs `developer_id`, `key_id` and
+    /// `signing_secret`.
+    #[serde(default)]
+    pub confirm_by_command: bool,
+    /// The access key's developer id (Developer Portal → Credentials → Access keys), for the order
+    /// commands (the JWT's `iss`).
+    #[serde(default)]
+    pub developer_id: Option<String>,
+    /// The access key's key id, for the order commands (the JWT's `kid`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// The access key's signing secret (base64url, as the portal shows it), which signs the JWT of
+    /// the order commands.
+    #[serde(default)]
+    pub signing_secret: Option<Secret>,
+    /// The API's base URL (default `https://openapi.doordash.com`) and timeout, for the order
+    /// commands.
+    #[serde(flatten)]
+    pub api: ApiSettings,
 }
 
 /// The DoorDash connector for one developer account.
@@ -59,6 +86,8 @@ pub struct Settings {
 pub struct DoorDash {
     tokens: Secrets,
     currency: Currency,
+    confirm_by_command: bool,
+    commands: commands::Commands,
 }
 
 impl DoorDash {
@@ -82,9 +111,38 @@ impl Connector for DoorDash {
     fn build(settings: Settings) -> Result<Self, SettingsError> {
         let currency = Currency::from_code(settings.currency.trim())
             .map_err(|e| SettingsError::setting("currency", e))?;
+        let api = ApiClient::new(&settings.api, commands::DEFAULT_API_BASE)?;
+        let key = match (
+            settings.developer_id.as_deref(),
+            settings.key_id.as_deref(),
+            settings.signing_secret.as_ref(),
+        ) {
+            (Some(developer_id), Some(key_id), Some(secret)) => {
+                Ok(jwt::AccessKey::new(developer_id, key_id, secret)?)
+            }
+            (developer_id, key_id, secret) => Err([
+                ("developer_id", developer_id.is_none()),
+                ("key_id", key_id.is_none()),
+                ("signing_secret", secret.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, missing)| missing.then_some(name))
+            .collect::<Vec<_>>()),
+        };
+        if settings.confirm_by_command
+            && let Err(missing) = &key
+        {
+            // A 202 nobody can follow with a confirmation fails every order at DoorDash.
+            return Err(SettingsError::setting(
+                "confirm_by_command",
+                format!("needs {} to confirm orders", missing.join(", ")),
+            ));
+        }
         Ok(Self {
             tokens: settings.secrets,
             currency,
+            confirm_by_command: settings.confirm_by_command,
+            commands: commands::Commands { api, key },
         })
     }
 
@@ -213,6 +271,32 @@ impl Connector for DoorDash {
         normalise::normalise(&body, self.currency, ctx)
     }
 
+    /// Accept and reject (the order confirmation), ready (the order ready signal) and cancel.
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    // `command_window`: none. DoorDash's public pages give no confirmation deadline; past its
+    // own, DoorDash answers 400 "order has expired", reported as `rejected`.
+
+    /// Calls the Marketplace API with a JWT of the access key; a command on a channel without
+    /// one fails `unauthorized`, naming the missing settings, without a call.
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        self.commands.execute(command).await
+    }
+
+    /// An empty 200, which DoorDash takes as the order's acceptance; with `confirm_by_command`,
+    /// an empty 202: the order waits for the `accept` or `reject` command. Every delivery gets
+    /// the same answer (the acknowledgement does not depend on the webhook), and DoorDash retries
+    /// only on a 5xx, so a 202 to its other webhooks is a plain acknowledgement.
+    fn ack(&self) -> Reply {
+        if self.confirm_by_command {
+            Reply::text(202, "")
+        } else {
+            Reply::empty_ok()
+        }
+    }
+
     /// Sets `Authorization: Bearer <newest token>`, as DoorDash sends it.
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
         let token = self.tokens.newest().expose();
@@ -223,69 +307,4 @@ impl Connector for DoorDash {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use o2o_core::{Secret, Timestamp};
-
-    fn doordash(tokens: &[&str]) -> DoorDash {
-        let secrets =
-            Secrets::new(tokens.iter().map(|t| Secret::new(*t)).collect()).expect("tokens");
-        DoorDash::build(Settings {
-            secrets,
-            currency: "USD".into(),
-        })
-        .expect("builds")
-    }
-
-    fn request(authorization: Option<&str>) -> WebhookRequest {
-        WebhookRequest {
-            method: "POST".into(),
-            path_tenant: None,
-            endpoint: None,
-            query: String::new(),
-            headers: authorization
-                .map(|value| (AUTHORIZATION_HEADER, value))
-                .into_iter()
-                .collect(),
-            body: br#"{"event":{"type":"OrderCreate","status":"NEW"},"order":{"id":"a"}}"#.to_vec(),
-            received_at: Timestamp::now(),
-        }
-    }
-
-    fn refusal(connector: &DoorDash, req: &WebhookRequest) -> Option<(u16, &'static str)> {
-        connector.verify(req).err().map(|r| (r.status, r.code))
-    }
-
-    #[test]
-    fn accepts_every_listed_token_with_or_without_bearer() {
-        let connector = doordash(&["tok-new", "tok-old"]);
-        for value in ["Bearer tok-new", "Bearer tok-old", "tok-new"] {
-            assert_eq!(refusal(&connector, &request(Some(value))), None, "{value}");
-        }
-        assert_eq!(
-            refusal(&connector, &request(Some("Bearer tok-gone"))),
-            Some((401, "token_mismatch"))
-        );
-        assert_eq!(
-            refusal(&connector, &request(None)),
-            Some((401, "token_missing"))
-        );
-        let mut signed = request(None);
-        connector.sign(&mut signed).expect("sign");
-        assert_eq!(
-            signed.headers.get(AUTHORIZATION_HEADER),
-            Some("Bearer tok-new")
-        );
-    }
-
-    #[test]
-    fn a_currency_that_is_no_iso_code_stops_the_build_naming_it() {
-        let secrets = Secrets::new(vec![Secret::new("t")]).expect("tokens");
-        let error = DoorDash::build(Settings {
-            secrets,
-            currency: "DOLLARS".into(),
-        })
-        .expect_err("refused");
-        assert!(error.to_string().starts_with("currency:"), "{error}");
-    }
-}
+mod tests;

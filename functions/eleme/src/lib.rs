@@ -6,14 +6,19 @@
 //! userId}` whose `message` is a JSON document inside a JSON string ([`push`]). Ele.me wants
 //! `{"message":"ok"}` back. Sources are cited in each module; details, mapping tables and what
 //! remains unconfirmed: `docs/platforms/eleme.md`.
+//!
+//! Order commands (accept, reject, ready, cancel) use the same API and token ([`commands`]).
 
 pub mod api;
+pub mod commands;
 mod items;
 mod normalise;
 mod order;
 pub mod push;
+pub mod rpc;
 
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -54,8 +59,9 @@ pub struct Settings {
     /// `https://open-api.shop.ele.me` (default false; `api_base` overrides both).
     #[serde(default)]
     pub sandbox: bool,
-    /// The API host (the calls go to `{api_base}/api/v1`, the token to `{api_base}/token`; a
-    /// trailing `/api/v1` is accepted) and the timeout of each call.
+    /// The API host (the calls, of enrichment and of order commands, go to `{api_base}/api/v1`,
+    /// the token to `{api_base}/token`; a trailing `/api/v1` is accepted) and the timeout of each
+    /// call.
     #[serde(flatten)]
     pub api: ApiSettings,
 }
@@ -201,6 +207,22 @@ impl Connector for Eleme {
         Ok(Normalised::Events(vec![normalise::enriched(
             &thin, &order,
         )?]))
+    }
+
+    /// Accept (`eleme.order.confirmOrderLite`), reject and cancel (`eleme.order.cancelOrderLite`),
+    /// ready (`eleme.order.setOrderPrepared`).
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    /// None: no source states how long Ele.me waits for a merchant to accept.
+    fn command_window(&self, kind: CommandKind) -> Option<std::time::Duration> {
+        commands::window(kind)
+    }
+
+    /// One signed call under the app's token (refreshed once when Ele.me refuses it).
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        commands::execute(&self.orders, command).await
     }
 
     /// `{"message":"ok"}`, 200, as every official SDK demo answers.

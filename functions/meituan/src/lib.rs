@@ -9,7 +9,11 @@
 //! `public_base_url` and the request path, never from `Host`, which the caller chooses. The
 //! answer is `{"data":"ok"}`, also to the empty request Meituan sends when a URL is saved in
 //! its console. Sources and open points: docs/platforms/meituan.md.
+//!
+//! Order commands (accept, reject, ready, cancel) go the other way, to Meituan's signed order API
+//! ([`commands`]), signed with the same app secret and the same `sig` rule.
 
+pub mod commands;
 pub mod form;
 mod normalise;
 pub mod payload;
@@ -17,6 +21,7 @@ pub mod payload;
 use std::borrow::Cow;
 
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, NormaliseContext, NormaliseError, Normalised, Parsed,
     Verified,
@@ -25,6 +30,7 @@ use o2o_core::event::ChannelKind;
 use o2o_core::settings::{Identifier, Secrets, SettingsError};
 use o2o_core::signature::SignatureError;
 use o2o_core::{Rejection, Reply, WebhookRequest};
+use o2o_enrich::{ApiClient, ApiSettings};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -57,6 +63,11 @@ pub struct Settings {
     /// registered in Meituan's console, exactly as registered: `https://hooks.example.com`.
     /// Meituan signs the URL it called; it is rebuilt from this and the request path.
     pub public_base_url: String,
+    /// The order API's host for order commands (default `https://waimaiopen.meituan.com`; the
+    /// calls go to `{api_base}/api/v1/order/…`, and a trailing `/api/v1` is accepted), and the
+    /// timeout of each call. The app secret above signs the calls.
+    #[serde(flatten)]
+    pub api: ApiSettings,
 }
 
 /// The Meituan connector for one app.
@@ -65,6 +76,7 @@ pub struct Meituan {
     app_id: Identifier,
     secrets: Secrets,
     public_base_url: String,
+    api: ApiClient,
 }
 
 impl Meituan {
@@ -130,10 +142,20 @@ impl Connector for Meituan {
         if settings.app_id.as_str().trim().is_empty() {
             return Err(SettingsError::setting("app_id", "must not be empty"));
         }
+        let api = ApiSettings {
+            api_base: settings.api.api_base.as_deref().map(|base| {
+                let base = base.trim_end_matches('/');
+                base.strip_suffix(commands::API_PREFIX)
+                    .unwrap_or(base)
+                    .to_owned()
+            }),
+            api_timeout_ms: settings.api.api_timeout_ms,
+        };
         Ok(Self {
             app_id: settings.app_id,
             secrets: settings.secrets,
             public_base_url: public_base_url(&settings.public_base_url)?,
+            api: ApiClient::new(&api, commands::PRODUCTION_HOST)?,
         })
     }
 
@@ -241,6 +263,29 @@ impl Connector for Meituan {
 
     fn ack(&self) -> Reply {
         Reply::json(200, ACK)
+    }
+
+    /// Accept (`order/confirm`), reject and cancel (`order/cancel`, with a reason code), ready
+    /// (`order/preparationMealComplete`).
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    /// None: Meituan cancels an order that is not confirmed in time (cancel reason 1001, 系统取消，
+    /// 超时未确认), but no source states how long it waits; Meituan itself refuses a late call.
+    fn command_window(&self, kind: CommandKind) -> Option<std::time::Duration> {
+        commands::window(kind)
+    }
+
+    /// One signed `GET` to the order API, with the app's `app_id` and newest secret.
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        commands::execute(
+            &self.api,
+            self.app_id.as_str(),
+            self.secrets.newest(),
+            command,
+        )
+        .await
     }
 
     /// Signs a sample as Meituan would: its parameters (body or query, written with each value

@@ -11,6 +11,7 @@ fn meituan(secrets: &[&str]) -> Meituan {
         app_id: Identifier::new("1234"),
         secrets,
         public_base_url: format!("{BASE}/"),
+        api: ApiSettings::default(),
     })
     .expect("builds")
 }
@@ -71,6 +72,7 @@ fn verifies_an_independently_signed_push_at_its_url() {
         app_id: Identifier::new("1234"),
         secrets: Secrets::new(vec![Secret::new("test_secret_do_not_use")]).expect("one"),
         public_base_url: "http://hooks.example.com".into(),
+        api: ApiSettings::default(),
     })
     .expect("builds");
     assert_eq!(
@@ -220,6 +222,7 @@ fn settings_name_what_is_wrong() {
             app_id: Identifier::new("1"),
             secrets: Secrets::new(vec![Secret::new("s")]).expect("one"),
             public_base_url: url.into(),
+            api: ApiSettings::default(),
         })
         .expect_err(url)
         .to_string();
@@ -231,5 +234,29 @@ fn settings_name_what_is_wrong() {
     assert_eq!(
         meituan(&["s"]).called_url(Some("t"), "order"),
         "https://hooks.example.com/webhooks/meituan/t/order"
+    );
+}
+
+#[test]
+fn the_order_api_base_is_checked_and_its_api_prefix_accepted() {
+    let build = |api_base: &str| {
+        Meituan::build(Settings {
+            app_id: Identifier::new("1"),
+            secrets: Secrets::new(vec![Secret::new("s")]).expect("one"),
+            public_base_url: BASE.into(),
+            api: ApiSettings {
+                api_base: Some(api_base.into()),
+                api_timeout_ms: None,
+            },
+        })
+    };
+    let error = build("ftp://waimaiopen.meituan.com")
+        .expect_err("not http")
+        .to_string();
+    assert!(error.contains("api_base"), "{error}");
+    let connector = build("https://waimaiopen.meituan.com/api/v1/").expect("builds");
+    assert_eq!(
+        connector.api.url(commands::CONFIRM),
+        "https://waimaiopen.meituan.com/api/v1/order/confirm"
     );
 }

@@ -1,4 +1,5 @@
-//! The Uber Eats API calls of enrichment: a client-credentials token, cached, and the order.
+//! The Uber Eats API calls of enrichment: a client-credentials token, cached, and the order. The
+//! order commands ([`crate::commands`]) use the same token.
 //!
 //! - Token (developer.uber.com `docs/eats/guides/authentication`): `POST {auth_base}/oauth/v2/token`
 //!   with the form `client_id`, `client_secret`, `grant_type=client_credentials`, `scope` →
@@ -15,6 +16,7 @@
 use std::time::{Duration, Instant};
 
 use o2o_core::EnrichError;
+use o2o_core::command::{CallFailure, FailureCode};
 use o2o_core::settings::Secret;
 use o2o_enrich::{ApiClient, percent_encode, transport};
 use serde::Deserialize;
@@ -87,8 +89,9 @@ impl OrderApi {
         }
     }
 
-    /// A token: the cached one unless `refresh`.
-    async fn access_token(&self, refresh: bool) -> Result<Secret, EnrichError> {
+    /// A token: the cached one unless `refresh` (after the API refused it). Order commands share
+    /// it with enrichment: one token per app, as Uber asks.
+    pub(crate) async fn access_token(&self, refresh: bool) -> Result<Secret, TokenError> {
         const API: &str = "uber-eats token";
         let mut cache = self.token.lock().await;
         if !refresh
@@ -112,21 +115,26 @@ impl OrderApi {
                 "application/x-www-form-urlencoded",
             )
             .body(form);
-        let (status, answer) = send::<TokenAnswer>(API, request).await?;
+        let (status, answer) = send::<TokenAnswer>(API, request)
+            .await
+            .map_err(|e| match e {
+                EnrichError::Transient(message) => TokenError::Unavailable(message),
+                EnrichError::Permanent(message) => TokenError::Unreadable(message),
+            })?;
         let answer = match status {
-            200 => answer.ok_or_else(|| unreadable(API, status))?,
+            200 => answer.ok_or_else(|| TokenError::Unreadable(unexpected(API, status)))?,
             // A bad client id, secret or scope: ops must fix it; the delivery waits.
             400 | 401 | 403 => {
-                return Err(EnrichError::Transient(format!(
+                return Err(TokenError::Refused(format!(
                     "{API}: credentials or scope refused (HTTP {status})"
                 )));
             }
-            _ => return Err(unreadable(API, status)),
+            _ => return Err(TokenError::Unreadable(unexpected(API, status))),
         };
         let token = answer
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| EnrichError::Transient(format!("{API}: no token in the answer")))?;
+            .ok_or_else(|| TokenError::Refused(format!("{API}: no token in the answer")))?;
         let lifetime =
             Duration::from_secs(answer.expires_in.unwrap_or(0)).saturating_sub(TOKEN_MARGIN);
         let token = Secret::new(token);
@@ -145,7 +153,10 @@ impl OrderApi {
             .url(&format!("/v2/eats/order/{}", percent_encode(order_id)));
         let mut refreshed = false;
         loop {
-            let token = self.access_token(refreshed).await?;
+            let token = self
+                .access_token(refreshed)
+                .await
+                .map_err(EnrichError::from)?;
             let request = self
                 .api
                 .http()
@@ -205,7 +216,54 @@ async fn send<T: DeserializeOwned>(
 }
 
 fn unreadable(api: &str, status: u16) -> EnrichError {
-    EnrichError::Permanent(format!("{api}: unexpected answer (HTTP {status})"))
+    EnrichError::Permanent(unexpected(api, status))
+}
+
+fn unexpected(api: &str, status: u16) -> String {
+    format!("{api}: unexpected answer (HTTP {status})")
+}
+
+/// Why no token could be had: the grant's answer, sorted for enrichment and for commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    /// No answer, 408, 429 or 5xx: worth trying again soon.
+    Unavailable(String),
+    /// The grant was refused (a bad client id, secret or scope) or gave no token: ops must fix
+    /// the credentials.
+    Refused(String),
+    /// An answer that cannot be read.
+    Unreadable(String),
+}
+
+impl From<TokenError> for EnrichError {
+    /// Enrichment waits for an unavailable host or refused credentials (transient: the delivery
+    /// is redelivered) and quarantines what it cannot read.
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Unavailable(message) | TokenError::Refused(message) => {
+                EnrichError::Transient(message)
+            }
+            TokenError::Unreadable(message) => EnrichError::Permanent(message),
+        }
+    }
+}
+
+impl From<TokenError> for CallFailure {
+    /// A command: `platform_unavailable` or `unauthorized` (both transient, retried with backoff
+    /// and then redriven once ops fixed them), or `bad_answer`.
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Unavailable(message) => {
+                CallFailure::transient(FailureCode::PlatformUnavailable, message)
+            }
+            TokenError::Refused(message) => {
+                CallFailure::transient(FailureCode::Unauthorized, message)
+            }
+            TokenError::Unreadable(message) => {
+                CallFailure::permanent(FailureCode::BadAnswer, message)
+            }
+        }
+    }
 }
 
 /// `application/x-www-form-urlencoded`, each value percent-encoded.

@@ -1,6 +1,7 @@
-//! Uber Eats connector: `X-Uber-Signature` verification of the Marketplace webhooks, and
+//! Uber Eats connector: `X-Uber-Signature` verification of the Marketplace webhooks,
 //! enrichment of the thin order webhooks from the order API with a cached client-credentials
-//! token.
+//! token, and the order commands accept, reject (deny) and cancel with the same token
+//! ([`commands`]).
 //!
 //! Sources (developer.uber.com): `docs/eats/references/api/webhooks.orders-notification` (the
 //! signature: "a lowercased hexadecimal HMAC signature of the webhook HTTP request body, using
@@ -10,11 +11,15 @@
 //! for the API ([`api`]). Details and open points: `docs/platforms/uber-eats.md`.
 
 pub mod api;
+pub mod commands;
 mod normalise;
 mod order;
 mod payload;
 
+use std::time::Duration;
+
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, DeliveryId, EnrichError, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
@@ -57,8 +62,9 @@ pub struct Settings {
     pub client_id: String,
     /// The app's client secret, for the order API's token (client-credentials grant).
     pub client_secret: Secret,
-    /// The scopes of the token, space-separated (default `eats.order`; `eats.store.orders.read`
-    /// also reads orders).
+    /// The scopes of the token, space-separated (default `eats.order`, which reading orders and
+    /// the order commands accept, deny and cancel need; `eats.store.orders.read` only reads
+    /// orders).
     #[serde(default)]
     pub scopes: Option<String>,
     /// The OAuth host (default `https://auth.uber.com`; sandbox credentials have their own).
@@ -188,6 +194,22 @@ impl Connector for UberEats {
         }
         let raw = self.orders.fetch_order(&thin.order_id).await?;
         Ok(Normalised::Events(vec![normalise::enriched(&thin, &raw)?]))
+    }
+
+    /// Accept (`accept_pos_order`), reject (`deny_pos_order`) and cancel; Uber's API has no
+    /// "ready" call for these orders.
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    /// 11.5 minutes for accept and reject: Uber cancels an order not answered by then.
+    fn command_window(&self, kind: CommandKind) -> Option<Duration> {
+        commands::window(kind)
+    }
+
+    /// Calls the order's endpoint with the app's token, refreshed once when Uber refuses it.
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        commands::execute(&self.orders, command).await
     }
 
     // `ack`: the default empty 200, as Uber asks.
