@@ -110,21 +110,30 @@ impl FunctionUnderTest {
         }
     }
 
-    /// Takes every message off the commands queue and invokes the function with them as one SQS
-    /// event from that queue, each received for the `receive_count`-th time; returns the ids of
-    /// the messages it reported as failed (to be retried).
+    /// Hands the commands queue's messages to the function as the event source mapping does: an
+    /// SQS event from that queue with their real receipt handles, each received for the
+    /// `receive_count`-th time. The messages the function did not report as failed are deleted;
+    /// the failed ones stay on the queue (their visibility as the function left it: this
+    /// receive makes them visible again at once, so any delay is the function's). Returns the
+    /// ids of the failed ones.
     pub async fn run_commands(&self, receive_count: u32) -> Vec<String> {
-        let messages = moto::drain(&self.sdk, &self.resources.commands_queue_url).await;
+        let url = &self.resources.commands_queue_url;
+        let messages = moto::receive_with_receipts(&self.sdk, url, 0).await;
         assert!(!messages.is_empty(), "nothing on the commands queue");
-        let ids: Vec<String> = (0..messages.len()).map(|i| format!("cmd-{i}")).collect();
-        let records: Vec<(&str, &str)> = ids
+        let records: Vec<(&str, &str)> = messages
             .iter()
-            .zip(&messages)
-            .map(|(id, m)| (id.as_str(), m.body.as_str()))
+            .map(|(m, _)| (m.message_id.as_str(), m.body.as_str()))
             .collect();
-        let arn = events::queue_arn(&self.resources.commands_queue_url);
-        let event = events::sqs_received(&records, &arn, receive_count);
-        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
+        let mut event = events::sqs_received(&records, &events::queue_arn(url), receive_count);
+        for (record, (_, receipt)) in event["Records"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .zip(&messages)
+        {
+            record["receiptHandle"] = Value::String(receipt.clone());
+        }
+        let failed: Vec<String> = match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
             Invocation::Response(response) => response["batchItemFailures"]
                 .as_array()
                 .map(|failures| {
@@ -135,7 +144,13 @@ impl FunctionUnderTest {
                 })
                 .unwrap_or_default(),
             other => panic!("the function did not answer the SQS event: {other:?}"),
+        };
+        for (message, receipt) in &messages {
+            if !failed.contains(&message.message_id) {
+                moto::delete(&self.sdk, url, receipt).await;
+            }
         }
+        failed
     }
 
     /// Takes the unified events off the FIFO queue, as JSON (the queue is empty afterwards).

@@ -110,6 +110,7 @@ impl AwsResources {
                 "O2O_QUARANTINE_QUEUE_URL",
                 self.quarantine_queue_url.clone(),
             ),
+            ("O2O_COMMANDS_QUEUE_URL", self.commands_queue_url.clone()),
         ]
     }
 }
@@ -194,12 +195,23 @@ pub async fn send_command(
     queue_url: &str,
     command: &o2o_core::command::OrderCommand,
 ) {
+    send_command_as(config, queue_url, command, &command.command_id).await;
+}
+
+/// [`send_command`] under another deduplication id: the same command sent again after SQS's
+/// five-minute deduplication window.
+pub async fn send_command_as(
+    config: &SdkConfig,
+    queue_url: &str,
+    command: &o2o_core::command::OrderCommand,
+    dedup_id: &str,
+) {
     aws_sdk_sqs::Client::new(config)
         .send_message()
         .queue_url(queue_url)
         .message_body(serde_json::to_string(command).expect("a command as JSON"))
         .message_group_id(command.group_id())
-        .message_deduplication_id(&command.command_id)
+        .message_deduplication_id(dedup_id)
         .send()
         .await
         .unwrap_or_else(|e| fail(format_args!("send a command to {queue_url}"), e));
@@ -246,13 +258,44 @@ pub struct Received {
 
 const RECEIVE_ROUNDS: usize = 100;
 
+/// Receives up to 10 messages from `queue_url` and keeps them, invisible for
+/// `visibility_seconds` (0: visible again at once); returns each with its receipt handle, as an
+/// event source mapping hands them to a function.
+pub async fn receive_with_receipts(
+    config: &SdkConfig,
+    queue_url: &str,
+    visibility_seconds: i32,
+) -> Vec<(Received, String)> {
+    let client = aws_sdk_sqs::Client::new(config);
+    receive_batch_for(&client, queue_url, visibility_seconds).await
+}
+
+/// Deletes a received message.
+pub async fn delete(config: &SdkConfig, queue_url: &str, receipt: &str) {
+    aws_sdk_sqs::Client::new(config)
+        .delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(receipt)
+        .send()
+        .await
+        .unwrap_or_else(|e| fail(format_args!("delete from {queue_url}"), e));
+}
+
 async fn receive_batch(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<(Received, String)> {
+    receive_batch_for(client, queue_url, 60).await
+}
+
+async fn receive_batch_for(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    visibility_seconds: i32,
+) -> Vec<(Received, String)> {
     let output = client
         .receive_message()
         .queue_url(queue_url)
         .max_number_of_messages(10)
         .wait_time_seconds(0)
-        .visibility_timeout(60)
+        .visibility_timeout(visibility_seconds)
         .message_attribute_names("All")
         .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
         .message_system_attribute_names(MessageSystemAttributeName::MessageDeduplicationId)
