@@ -4,8 +4,13 @@
 //! Sources: <https://shopify.dev/docs/apps/build/webhooks/verify-deliveries> (base64
 //! HMAC-SHA256 of the raw body with the app's client secret) and
 //! <https://shopify.dev/docs/apps/build/webhooks/delivery-structure> (headers).
+//!
+//! Order commands (`fulfil`) go to the GraphQL Admin API ([`commands`]).
 
+pub mod admin;
 pub mod body;
+pub mod commands;
+pub mod fulfil;
 mod normalise;
 mod payload;
 mod topic;
@@ -13,14 +18,16 @@ mod topic;
 use std::borrow::Cow;
 
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
-use o2o_core::settings::{Secrets, SettingsError};
+use o2o_core::settings::{Secret, Secrets, SettingsError};
 use o2o_core::signature::{BodyHmacHeader, DigestEncoding, SignatureError};
 use o2o_core::{Rejection, WebhookRequest};
+use o2o_enrich::ApiSettings;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -47,12 +54,49 @@ pub struct Settings {
     /// The app's client secret (Partner Dashboard → app → Client credentials), newest first;
     /// keep the old one for an hour after rotating.
     pub secrets: Secrets,
+    /// Order commands: the shop's domain, e.g. `example.myshopify.com`, as Shopify sends it in
+    /// `X-Shopify-Shop-Domain` (the `tenant` of its events and commands). Without it and a token
+    /// (`admin_access_token` or `client_id`), commands fail with `unauthorized`.
+    #[serde(default)]
+    pub shop_domain: Option<String>,
+    /// Order commands: an Admin API access token of the shop (`shpat_…`) with the scopes
+    /// `read_orders`, `read_merchant_managed_fulfillment_orders` and
+    /// `write_merchant_managed_fulfillment_orders`. Or set `client_id` instead.
+    #[serde(default)]
+    pub admin_access_token: Option<Secret>,
+    /// Order commands: the app's client ID (Dev Dashboard → app → Settings), for an app of your
+    /// own organisation installed on the shop: tokens then come from the client credentials
+    /// grant with this ID and the client secret in `secrets`, cached for their 24 hours and
+    /// fetched again when refused. Or set `admin_access_token` instead.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Order commands: the Admin API version (default `2026-10`, the latest stable version).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Order commands: the Admin API's base URL (default `https://{shop_domain}`) and timeout.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
+
+impl Settings {
+    /// A table with webhook secrets only (order commands then fail with `unauthorized`).
+    pub fn from_secrets(secrets: Secrets) -> Self {
+        Self {
+            secrets,
+            shop_domain: None,
+            admin_access_token: None,
+            client_id: None,
+            api_version: None,
+            api: ApiSettings::default(),
+        }
+    }
 }
 
 /// The Shopify connector for one app.
 #[derive(Debug)]
 pub struct Shopify {
     signature: BodyHmacHeader,
+    commands: commands::Commands,
 }
 
 #[async_trait::async_trait]
@@ -71,6 +115,7 @@ impl Connector for Shopify {
 
     fn build(settings: Settings) -> Result<Self, SettingsError> {
         Ok(Self {
+            commands: commands::build(&settings)?,
             signature: BodyHmacHeader {
                 header: SIGNATURE_HEADER,
                 encoding: DigestEncoding::Base64,
@@ -147,6 +192,20 @@ impl Connector for Shopify {
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
         self.signature.sign(req)
     }
+
+    /// `fulfil` ([`commands`]).
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    /// Shopify documents no time limit for fulfilling an order.
+    fn command_window(&self, _kind: CommandKind) -> Option<std::time::Duration> {
+        None
+    }
+
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        commands::execute(&self.commands, command).await
+    }
 }
 
 #[cfg(test)]
@@ -176,9 +235,9 @@ mod tests {
 
     fn shopify(secrets: &[&str]) -> Shopify {
         let secrets = secrets.iter().map(|s| Secret::new(*s)).collect();
-        Shopify::build(Settings {
-            secrets: Secrets::new(secrets).expect("a secret"),
-        })
+        Shopify::build(Settings::from_secrets(
+            Secrets::new(secrets).expect("a secret"),
+        ))
         .expect("builds")
     }
 

@@ -24,7 +24,7 @@ fn event(sample: &str, secret: &str, webhook_id: &str) -> Value {
     let mut sample = parse_sample(&std::fs::read(path).expect("sample file")).expect("sample");
     sample.headers.set("x-shopify-webhook-id", webhook_id);
     let secrets = Secrets::new(vec![Secret::new(secret)]).expect("a secret");
-    let shopify = Shopify::build(Settings { secrets }).expect("builds");
+    let shopify = Shopify::build(Settings::from_secrets(secrets)).expect("builds");
     let req = sample
         .signed(&shopify, o2o_core::Timestamp::now())
         .expect("sign");

@@ -4,19 +4,26 @@
 //! Source: woocommerce/woocommerce `plugins/woocommerce/includes/class-wc-webhook.php`
 //! (`generate_signature`: base64 HMAC-SHA256 of the raw body; `deliver_ping`: form-encoded
 //! `webhook_id=<id>`, unsigned, anything but 200 fails activation).
+//!
+//! Order commands (`fulfil`) go to the store's REST API v3 ([`commands`]).
 
+pub mod commands;
+pub mod fulfil;
 mod normalise;
 mod payload;
+pub mod rest;
 
 use o2o_core::GetRequests;
+use o2o_core::command::{CallDone, CallFailure, CommandKind, OrderCommand};
 use o2o_core::connector::{
     ChannelInfo, Connector, Content, DeliveryId, NormaliseContext, NormaliseError, Normalised,
     Parsed, Verified,
 };
 use o2o_core::event::ChannelKind;
-use o2o_core::settings::{Secrets, SettingsError};
+use o2o_core::settings::{Secret, Secrets, SettingsError};
 use o2o_core::signature::{BodyHmacHeader, DigestEncoding, SignatureError, sha256_hex};
 use o2o_core::{Rejection, Reply, WebhookRequest};
+use o2o_enrich::ApiSettings;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -39,12 +46,46 @@ static INFO: ChannelInfo = ChannelInfo {
 pub struct Settings {
     /// The webhook's Secret (WooCommerce → Settings → Advanced → Webhooks), newest first.
     pub secrets: Secrets,
+    /// Order commands: the site's home URL, `https://` (e.g. `https://shop.example.com`), as its
+    /// webhooks name it in `X-WC-Webhook-Source`; the REST API is under it (`/wp-json/wc/v3`).
+    /// Without it and the key, commands fail with `unauthorized`.
+    #[serde(default)]
+    pub site_url: Option<String>,
+    /// Order commands: the REST API key's Consumer key (WooCommerce → Settings → Advanced → REST
+    /// API → Add key, permissions Read/Write), `ck_…`.
+    #[serde(default)]
+    pub consumer_key: Option<Secret>,
+    /// Order commands: the same key's Consumer secret, `cs_…`.
+    #[serde(default)]
+    pub consumer_secret: Option<Secret>,
+    /// Order commands: record tracking numbers with the official Shipment Tracking extension
+    /// (which must be active) rather than in an order note (default false).
+    #[serde(default)]
+    pub shipment_tracking: bool,
+    /// Order commands: the REST API's base URL (default `site_url`) and timeout.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
+
+impl Settings {
+    /// A table with webhook secrets only (order commands then fail with `unauthorized`).
+    pub fn from_secrets(secrets: Secrets) -> Self {
+        Self {
+            secrets,
+            site_url: None,
+            consumer_key: None,
+            consumer_secret: None,
+            shipment_tracking: false,
+            api: ApiSettings::default(),
+        }
+    }
 }
 
 /// The WooCommerce connector for one site.
 #[derive(Debug)]
 pub struct WooCommerce {
     signature: BodyHmacHeader,
+    commands: commands::Commands,
 }
 
 /// True for the activation ping: an unsigned form body `webhook_id=<digits>`.
@@ -71,6 +112,7 @@ impl Connector for WooCommerce {
 
     fn build(settings: Settings) -> Result<Self, SettingsError> {
         Ok(Self {
+            commands: commands::build(&settings)?,
             signature: BodyHmacHeader {
                 header: SIGNATURE_HEADER,
                 encoding: DigestEncoding::Base64,
@@ -136,6 +178,20 @@ impl Connector for WooCommerce {
     fn sign(&self, req: &mut WebhookRequest) -> Result<(), SignatureError> {
         self.signature.sign(req)
     }
+
+    /// `fulfil` ([`commands`]).
+    fn command_kinds() -> &'static [CommandKind] {
+        commands::KINDS
+    }
+
+    /// WooCommerce has no time limit for shipping an order.
+    fn command_window(&self, _kind: CommandKind) -> Option<std::time::Duration> {
+        None
+    }
+
+    async fn execute(&self, command: &OrderCommand) -> Result<CallDone, CallFailure> {
+        commands::execute(&self.commands, command).await
+    }
 }
 
 /// The site's home URL without scheme or trailing slash: `shop.example.com/fr`.
@@ -163,7 +219,7 @@ mod tests {
 
     fn woocommerce(secret: &str) -> WooCommerce {
         let secrets = Secrets::new(vec![Secret::new(secret)]).expect("a secret");
-        WooCommerce::build(Settings { secrets }).expect("builds")
+        WooCommerce::build(Settings::from_secrets(secrets)).expect("builds")
     }
 
     /// Official vector: woocommerce/woocommerce `plugins/woocommerce/tests/legacy/unit-tests/webhooks/crud.php`
