@@ -145,6 +145,12 @@ mod tests {
             );
             assert_eq!(failure.platform_code.as_deref(), Some("x"));
         }
+        // A redirect is not followed (it would turn the POST into a GET elsewhere).
+        let moved = call(ResponseTemplate::new(302).insert_header("location", "/elsewhere"))
+            .await
+            .expect("an answer");
+        assert_eq!(moved.status, 302);
+        assert_eq!(moved.failure(None, None).code, FailureCode::Rejected);
         let garbage = call(ResponseTemplate::new(200).set_body_string("<html>"))
             .await
             .expect("answer");

@@ -86,7 +86,10 @@ impl ApiClient {
     /// The pooled HTTP client, built on first use.
     pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
+            // No redirects: platform APIs answer where they are asked, and following one would
+            // turn a command's POST into a GET (or send it to another host).
             reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
                 .timeout(self.timeout)
                 .user_agent(concat!("o2o-connectors/", env!("CARGO_PKG_VERSION")))
