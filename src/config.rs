@@ -178,7 +178,8 @@ mod tests {
         .expect_err("a typo");
         assert_eq!(
             err.to_string(),
-            "channels.shopify.tenants.a: unknown setting `secret`, expected one of secrets"
+            "channels.shopify.tenants.a: unknown setting `secret`, expected one of admin_access_token, \
+             api_base, api_timeout_ms, api_version, client_id, secrets, shop_domain"
         );
         let err = Config::parse("[channels.shopify.tenants.a]\n", CONNECTORS, &no_env)
             .expect_err("no secret");

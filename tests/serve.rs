@@ -79,7 +79,7 @@ fn a_bad_setting_stops_serve_at_start_up_naming_it_and_never_its_value() {
         // A typo in a setting's name.
         (
             "[channels.shopify]\nsecret = [\"sekret-1\"]\n",
-            "channels.shopify: unknown setting `secret`, expected one of secrets",
+            "channels.shopify: unknown setting `secret`, expected one of admin_access_token, api_base, api_timeout_ms, api_version, client_id, secrets, shop_domain",
         ),
         // A required setting missing from a tenant's table.
         (

@@ -96,18 +96,7 @@ impl FunctionUnderTest {
             &records,
             &events::queue_arn(&self.resources.enrichment_queue_url),
         );
-        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
-            Invocation::Response(response) => response["batchItemFailures"]
-                .as_array()
-                .map(|failures| {
-                    failures
-                        .iter()
-                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            other => panic!("the function did not answer the SQS event: {other:?}"),
-        }
+        failed_ids(self.runtime.invoke(event, INVOCATION_TIMEOUT).await)
     }
 
     /// Hands the commands queue's messages to the function as the event source mapping does: an
@@ -133,18 +122,7 @@ impl FunctionUnderTest {
         {
             record["receiptHandle"] = Value::String(receipt.clone());
         }
-        let failed: Vec<String> = match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
-            Invocation::Response(response) => response["batchItemFailures"]
-                .as_array()
-                .map(|failures| {
-                    failures
-                        .iter()
-                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            other => panic!("the function did not answer the SQS event: {other:?}"),
-        };
+        let failed = failed_ids(self.runtime.invoke(event, INVOCATION_TIMEOUT).await);
         for (message, receipt) in &messages {
             if !failed.contains(&message.message_id) {
                 moto::delete(&self.sdk, url, receipt).await;
@@ -250,6 +228,22 @@ pub async fn round_trip_with_forgery(
         assert!(!logs.contains(&value), "a credential value is in the logs");
     }
     RoundTrip { events, logs }
+}
+
+/// The message ids an SQS invocation reported as failed (`batchItemFailures`).
+fn failed_ids(invocation: Invocation) -> Vec<String> {
+    match invocation {
+        Invocation::Response(response) => response["batchItemFailures"]
+            .as_array()
+            .map(|failures| {
+                failures
+                    .iter()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        other => panic!("the function did not answer the SQS event: {other:?}"),
+    }
 }
 
 /// The secret values of a channel table: signing secrets and every key naming a secret or token.

@@ -45,7 +45,11 @@ async fn resources_are_created_as_the_functions_expect() {
     );
 
     let env = resources.env();
-    assert_eq!(env.len(), 4);
+    assert_eq!(env.len(), 5);
+    assert!(env.contains(&(
+        "O2O_COMMANDS_QUEUE_URL",
+        resources.commands_queue_url.clone()
+    )));
     assert!(env.contains(&("O2O_IDEMPOTENCY_TABLE", resources.table.clone())));
     assert!(env.contains(&("O2O_UNIFIED_QUEUE_URL", resources.unified_queue_url.clone())));
 }
