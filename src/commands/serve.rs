@@ -45,6 +45,12 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
                     let db = config.db(args.db.as_deref());
                     let store = SqliteStore::open(&db)
                         .with_context(|| format!("opening {}", db.display()))?;
+                    // No request is in flight yet: any claim still in progress is a crashed
+                    // run's, whose platform will retry it.
+                    let orphaned = store.release_orphaned_claims().await?;
+                    if orphaned > 0 {
+                        tracing::warn!(orphaned, "released the claims of a run that did not stop cleanly");
+                    }
                     local = Some(store.clone());
                     let store = Arc::new(store);
                     (store.clone(), store, db.display().to_string())

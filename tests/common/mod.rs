@@ -380,6 +380,12 @@ impl ServeProcess {
         panic!("o2o serve did not stop within 10 s of SIGTERM");
     }
 
+    /// Sends SIGKILL (no shutdown at all) and waits for the process to be gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn logs(&mut self) -> String {
         use std::io::Read as _;
         let mut logs = String::new();

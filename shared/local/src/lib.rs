@@ -6,6 +6,7 @@ pub mod replay;
 pub mod retry;
 pub mod server;
 pub mod sqlite;
+pub mod writer;
 
 pub use server::serve;
 pub use sqlite::{SqliteStore, StoredMessage};

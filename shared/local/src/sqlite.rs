@@ -1,5 +1,6 @@
-//! SQLite implementations of the idempotency store and the three queues, in one file (WAL mode,
-//! so `o2o queue --follow` and `o2o replay` can read while `o2o serve` writes).
+//! SQLite implementations of the idempotency store and the queues, in one file (WAL mode, so
+//! `o2o queue --follow` and `o2o replay` can read while `o2o serve` writes). Writes go through
+//! the group-commit [`Writer`]: concurrent deliveries share transactions and syncs.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,9 @@ use o2o_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
 };
 use o2o_core::{IdempotencyKey, Reply, Timestamp};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::writer::{Writer, WriterStats};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -67,6 +70,8 @@ pub struct StoredMessage {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    writer: Writer,
+    stats: Arc<Mutex<WriterStats>>,
 }
 
 impl SqliteStore {
@@ -84,14 +89,34 @@ impl SqliteStore {
         // Other processes (o2o queue, o2o replay) may hold the lock briefly: wait, don't fail.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: every commit (a claim, an enqueue, a completion) is fsynced to the WAL before
-        // it returns, so a delivery acknowledged to its platform survives a power cut or kernel
-        // crash. NORMAL would sync only at checkpoints and could roll acknowledged work back.
+        // FULL until the writer says otherwise: it syncs each batch that holds a completion (an
+        // acknowledgement follows) and lets the others commit unsynced (writer.rs).
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
+        let conn = Arc::new(Mutex::new(conn));
+        let stats = Arc::new(Mutex::new(WriterStats::default()));
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Writer::start(Arc::clone(&conn), Arc::clone(&stats))?,
+            conn,
+            stats,
         })
+    }
+
+    /// Deletes every `INPROGRESS` claim: called when `o2o serve` starts on the file, before it
+    /// takes requests, so the claims of deliveries that a crashed run never acknowledged do not
+    /// answer the platform's retries 409 until they expire. Only one `o2o serve` uses a file.
+    /// Returns how many there were.
+    pub async fn release_orphaned_claims(&self) -> Result<usize, StoreError> {
+        self.writer
+            .write(true, |conn| {
+                conn.execute("DELETE FROM idempotency WHERE status = 'INPROGRESS'", [])
+            })
+            .await
+    }
+
+    /// What the group-commit writer has done so far.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     /// Runs `f` on the connection in a blocking task (SQLite calls block).
@@ -132,14 +157,15 @@ impl SqliteStore {
 
     /// Removes a message (after a successful replay).
     pub async fn delete(&self, queue: QueueName, seq: i64) -> Result<(), StoreError> {
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM messages WHERE queue = ?1 AND seq = ?2",
-                params![queue.as_str(), seq],
-            )
-            .map(drop)
-        })
-        .await
+        self.writer
+            .write(false, move |conn| {
+                conn.execute(
+                    "DELETE FROM messages WHERE queue = ?1 AND seq = ?2",
+                    params![queue.as_str(), seq],
+                )
+                .map(drop)
+            })
+            .await
     }
 }
 
@@ -147,9 +173,10 @@ impl SqliteStore {
 impl IdempotencyStore for SqliteStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
         let claim = claim.clone();
+        // Not synced: a claim lost in a crash was never acknowledged; the retry claims again.
         let outcome = self
-            .with_conn(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .writer
+            .write(false, move |tx| {
                 let existing = tx
                     .query_row(
                         "SELECT status, expiration, in_progress_expiration, payload_hash, ack FROM idempotency WHERE id = ?1",
@@ -179,7 +206,6 @@ impl IdempotencyStore for SqliteStore {
                      VALUES (?1, 'INPROGRESS', ?2, ?3, ?4, NULL)",
                     params![claim.key.as_str(), claim.expires_at.unix_seconds(), claim.in_progress_until.unix_millis(), claim.payload_hash],
                 )?;
-                tx.commit()?;
                 Ok(ClaimOutcome::Claimed)
             })
             .await?;
@@ -194,7 +220,9 @@ impl IdempotencyStore for SqliteStore {
     ) -> Result<(), PortError> {
         let key = key.as_str().to_owned();
         let ack = serde_json::to_string(ack).map_err(|e| PortError::backend("sqlite", e))?;
-        self.with_conn(move |conn| {
+        // Synced: the platform is acknowledged next, so this and every write before it must be
+        // on disk.
+        self.writer.write(true, move |conn| {
             conn.execute(
                 "UPDATE idempotency SET status = 'COMPLETED', ack = ?2, expiration = ?3, in_progress_expiration = NULL WHERE id = ?1",
                 params![key, ack, expires_at.unix_seconds()],
@@ -207,14 +235,15 @@ impl IdempotencyStore for SqliteStore {
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
         let key = key.as_str().to_owned();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'",
-                params![key],
-            )
-            .map(drop)
-        })
-        .await?;
+        self.writer
+            .write(false, move |conn| {
+                conn.execute(
+                    "DELETE FROM idempotency WHERE id = ?1 AND status = 'INPROGRESS'",
+                    params![key],
+                )
+                .map(drop)
+            })
+            .await?;
         Ok(())
     }
 }
@@ -223,8 +252,10 @@ impl IdempotencyStore for SqliteStore {
 impl Queues for SqliteStore {
     async fn send(&self, queue: QueueName, messages: Vec<QueueMessage>) -> Result<(), PortError> {
         let now = Timestamp::now().unix_millis();
-        self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A command is answered 202 next: synced. Other messages are acknowledged through the
+        // completion that follows them, which is synced.
+        let durable = queue == QueueName::Commands;
+        self.writer.write(durable, move |tx| {
             {
                 // Like SQS FIFO, a message whose dedup id was already sent is dropped.
                 let mut insert = tx.prepare_cached(
@@ -237,7 +268,7 @@ impl Queues for SqliteStore {
                     insert.execute(params![queue.as_str(), m.group_id, m.dedup_id, m.body, attributes, now])?;
                 }
             }
-            tx.commit()
+            Ok(())
         })
         .await?;
         Ok(())
@@ -313,6 +344,63 @@ mod tests {
             store.claim(&claim("k", 5002)).await,
             Ok(ClaimOutcome::Claimed)
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_transactions_and_a_failed_one_undoes_only_itself() {
+        let store = SqliteStore::in_memory().expect("db");
+        let message = |i: usize| QueueMessage {
+            body: format!("m{i}"),
+            group_id: None,
+            dedup_id: Some(format!("d{i}")),
+            attributes: vec![],
+        };
+        // Hold the connection while 50 writes queue up, and one that fails among them.
+        let guard = store.conn.lock().expect("lock");
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let store = store.clone();
+            writes.spawn(async move { store.send(QueueName::Unified, vec![message(i)]).await });
+        }
+        let failing = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .writer
+                    .write(false, |conn| {
+                        conn.execute("INSERT INTO no_such_table VALUES (1)", [])
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(guard);
+        while let Some(sent) = writes.join_next().await {
+            sent.expect("joined").expect("sent");
+        }
+        assert!(
+            failing.await.expect("joined").is_err(),
+            "the bad write fails"
+        );
+        let queued = store.read(QueueName::Unified, 0, 100).await.expect("read");
+        assert_eq!(queued.len(), 50, "the others in its batch are kept");
+        let stats = store.writer_stats();
+        assert_eq!(stats.writes, 51);
+        assert!(
+            stats.batches <= 4,
+            "51 writes in {} transactions",
+            stats.batches
+        );
+        assert_eq!(stats.synced, 0, "no completion or command: nothing synced");
+        store
+            .complete(
+                &IdempotencyKey::from_stored("k".into()),
+                &Reply::text(200, "ok"),
+                Timestamp::from_unix_seconds(5000).expect("ts"),
+            )
+            .await
+            .expect("complete");
+        assert_eq!(store.writer_stats().synced, 1, "a completion is synced");
     }
 
     #[tokio::test]
