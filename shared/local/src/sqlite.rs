@@ -355,8 +355,16 @@ mod tests {
             dedup_id: Some(format!("d{i}")),
             attributes: vec![],
         };
-        // Hold the connection while 50 writes queue up, and one that fails among them.
-        let guard = store.conn.lock().expect("lock");
+        // Hold the connection (in another thread) while 50 writes queue up, and one that fails
+        // among them.
+        let conn = Arc::clone(&store.conn);
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _guard = conn.lock().expect("lock");
+            locked.send(()).expect("signal");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        is_locked.recv().expect("locked");
         let mut writes = tokio::task::JoinSet::new();
         for i in 0..50 {
             let store = store.clone();
@@ -373,8 +381,9 @@ mod tests {
                     .await
             })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        drop(guard);
+        tokio::task::spawn_blocking(move || holder.join().expect("holder"))
+            .await
+            .expect("joined");
         while let Some(sent) = writes.join_next().await {
             sent.expect("joined").expect("sent");
         }
