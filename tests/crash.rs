@@ -83,8 +83,7 @@ async fn post_all(base: &str, all: &Arc<Vec<(String, o2o_core::Headers, Vec<u8>)
         });
     }
     while clients.join_next().await.is_some() {}
-    let acked = acked.lock().await.clone();
-    acked
+    std::mem::take(&mut *acked.lock().await)
 }
 
 /// The unified queue's order ids, with how often each is there.
