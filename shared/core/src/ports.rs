@@ -92,6 +92,18 @@ pub trait IdempotencyStore: Send + Sync {
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError>;
+    /// [`complete`](Self::complete) for a key that the same request completes another key
+    /// right after (a content key, before the delivery's own): a store may leave this write's
+    /// durability to that second completion (SQLite syncs only the second). The default is
+    /// `complete`.
+    async fn complete_before(
+        &self,
+        key: &IdempotencyKey,
+        ack: &Reply,
+        expires_at: Timestamp,
+    ) -> Result<(), PortError> {
+        self.complete(key, ack, expires_at).await
+    }
     /// Deletes an `INPROGRESS` claim so the platform's retry can take it.
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
 }

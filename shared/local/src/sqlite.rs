@@ -218,19 +218,17 @@ impl IdempotencyStore for SqliteStore {
         ack: &Reply,
         expires_at: Timestamp,
     ) -> Result<(), PortError> {
-        let key = key.as_str().to_owned();
-        let ack = serde_json::to_string(ack).map_err(|e| PortError::backend("sqlite", e))?;
-        // Synced: the platform is acknowledged next, so this and every write before it must be
-        // on disk.
-        self.writer.write(true, move |conn| {
-            conn.execute(
-                "UPDATE idempotency SET status = 'COMPLETED', ack = ?2, expiration = ?3, in_progress_expiration = NULL WHERE id = ?1",
-                params![key, ack, expires_at.unix_seconds()],
-            )
-            .map(drop)
-        })
-        .await?;
-        Ok(())
+        self.complete_synced(key, ack, expires_at, true).await
+    }
+
+    async fn complete_before(
+        &self,
+        key: &IdempotencyKey,
+        ack: &Reply,
+        expires_at: Timestamp,
+    ) -> Result<(), PortError> {
+        // The delivery's own completion follows at once, synced: it makes this one durable.
+        self.complete_synced(key, ack, expires_at, false).await
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
@@ -244,6 +242,30 @@ impl IdempotencyStore for SqliteStore {
                 .map(drop)
             })
             .await?;
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    async fn complete_synced(
+        &self,
+        key: &IdempotencyKey,
+        ack: &Reply,
+        expires_at: Timestamp,
+        synced: bool,
+    ) -> Result<(), PortError> {
+        let key = key.as_str().to_owned();
+        let ack = serde_json::to_string(ack).map_err(|e| PortError::backend("sqlite", e))?;
+        // Synced: the platform is acknowledged next, so this and every write before it must be
+        // on disk.
+        self.writer.write(synced, move |conn| {
+            conn.execute(
+                "UPDATE idempotency SET status = 'COMPLETED', ack = ?2, expiration = ?3, in_progress_expiration = NULL WHERE id = ?1",
+                params![key, ack, expires_at.unix_seconds()],
+            )
+            .map(drop)
+        })
+        .await?;
         Ok(())
     }
 }

@@ -2,13 +2,14 @@
 //! transactions, and syncs the WAL once per transaction instead of once per write.
 //!
 //! Each write runs in its own savepoint inside the batch's transaction, so one write's error does
-//! not undo the others. Its answer is handed back only after the batch has committed, and, for a
-//! write marked durable (a completion the platform is about to be acknowledged for, a command the
-//! order system is about to get a 202 for), only after the commit was synced to disk
+//! not undo the others. Its answer is handed back only after its transaction has committed, and,
+//! for a write marked durable (a completion the platform is about to be acknowledged for, a
+//! command the order system is about to get a 202 for), only after the commit was synced to disk
 //! (`synchronous=FULL` for that transaction). Other writes (claims, releases, enqueues before
-//! their completion) commit without a sync: the WAL is appended in order, so the next synced
-//! commit makes them durable too, and a crash before it loses only work that was never
-//! acknowledged (its claim, at worst, which the platform's retry takes again).
+//! their completion) commit without a sync, in a transaction of their own ahead of the synced
+//! one, so they never wait for an fsync: the WAL is appended in order, so the next synced commit
+//! makes them durable too, and a crash before it loses only work that was never acknowledged
+//! (its claim, at worst, which the platform's retry takes again).
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -117,21 +118,30 @@ fn run(conn: &Mutex<Connection>, queue: &Receiver<(Job, bool)>, stats: &Mutex<Wr
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let durable = batch.iter().any(|(_, durable)| *durable);
-        let Ok(guard) = conn.lock() else {
-            // A poisoned lock: every waiting write is told the writer stopped (dropped answer).
-            return;
-        };
-        let outcome = commit_batch(&guard, &mut batch, durable, &mut synced_mode);
-        drop(guard);
-        if let Ok(mut stats) = stats.lock() {
-            stats.batches += 1;
-            stats.synced += u64::from(durable);
-            stats.writes += outcome.1.len() as u64;
-        }
-        let (committed, deliveries) = outcome;
-        for deliver in deliveries {
-            deliver(committed.clone());
+        // The writes that need no sync are committed and answered first, so a claim never
+        // waits for another delivery's fsync; then the synced ones, in one transaction. The
+        // writes of one batch come from concurrent requests, so their order among them is free.
+        let (mut synced, mut unsynced): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|(_, durable)| *durable);
+        for (jobs, durable) in [(&mut unsynced, false), (&mut synced, true)] {
+            if jobs.is_empty() {
+                continue;
+            }
+            let Ok(guard) = conn.lock() else {
+                // A poisoned lock: every waiting write is told the writer stopped (dropped answer).
+                return;
+            };
+            let writes = jobs.len() as u64;
+            let (committed, deliveries) = commit_batch(&guard, jobs, durable, &mut synced_mode);
+            drop(guard);
+            if let Ok(mut stats) = stats.lock() {
+                stats.batches += 1;
+                stats.synced += u64::from(durable);
+                stats.writes += writes;
+            }
+            for deliver in deliveries {
+                deliver(committed.clone());
+            }
         }
     }
 }

@@ -191,7 +191,7 @@ impl Pipeline<'_> {
         if let Some(content_key) = &content_key
             && let Err(error) = self
                 .store
-                .complete(content_key, &ack, claim.expires_at)
+                .complete_before(content_key, &ack, claim.expires_at)
                 .await
         {
             return self.release_and_fail(key, Some(content_key), error).await;
