@@ -22,6 +22,7 @@ use o2o_enrich::command::{Answer, send};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 /// Deliveroo's API host (override with `api_base`).
@@ -118,7 +119,7 @@ impl OrderApi {
         if !answer.is_success() {
             // A wrong client id or secret, or a disabled integration: ops must fix it; the
             // command waits (transient) and is redriven.
-            let (code, _) = crate::commands::platform_error(&answer.body);
+            let (code, _) = platform_error(&answer.body);
             return Err(CallFailure {
                 code: FailureCode::Unauthorized,
                 transient: true,
@@ -171,7 +172,7 @@ impl OrderApi {
                 return Ok(answer);
             }
             if refreshed {
-                let (code, _) = crate::commands::platform_error(&answer.body);
+                let (code, _) = platform_error(&answer.body);
                 return Err(CallFailure {
                     code: FailureCode::Unauthorized,
                     transient: true,
@@ -210,6 +211,30 @@ pub fn order_segment(order_id: &str) -> String {
         }
     }
     out
+}
+
+/// Deliveroo's error code and message from an error body: `{"error": {"code", "message"}}` (the
+/// shape its Site and Signature APIs document), `{"code", "message"}`, or OAuth's `{"error",
+/// "error_description"}`; `None` where the body has none (the Order API documents no shape).
+pub fn platform_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (None, None);
+    };
+    let text = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let nested = value.get("error");
+    let code = text(nested.and_then(|e| e.get("code")))
+        .or_else(|| text(value.get("code")))
+        .or_else(|| text(nested));
+    let message = text(nested.and_then(|e| e.get("message")))
+        .or_else(|| text(value.get("message")))
+        .or_else(|| text(value.get("error_description")));
+    (code, message)
 }
 
 #[cfg(test)]

@@ -27,9 +27,8 @@ use o2o_core::command::{
 };
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::api::{OrderApi, order_segment};
+use crate::api::{OrderApi, order_segment, platform_error};
 
 /// The kinds Deliveroo's Order API carries out.
 pub const KINDS: &[CommandKind] = &[CommandKind::Accept, CommandKind::Reject, CommandKind::Ready];
@@ -177,30 +176,6 @@ pub async fn execute(
     let (code, message) = platform_error(&answer.body);
     let message = message.map(|m| format!("{}: HTTP {}: {m}", answer.api, answer.status));
     Err(answer.failure(code, message))
-}
-
-/// Deliveroo's error code and message from an error body: `{"error": {"code", "message"}}` (the
-/// shape its Site and Signature APIs document), `{"code", "message"}`, or OAuth's `{"error",
-/// "error_description"}`; `None` where the body has none (the Order API documents no shape).
-pub fn platform_error(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return (None, None);
-    };
-    let text = |value: Option<&Value>| {
-        value
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned)
-    };
-    let nested = value.get("error");
-    let code = text(nested.and_then(|e| e.get("code")))
-        .or_else(|| text(value.get("code")))
-        .or_else(|| text(nested));
-    let message = text(nested.and_then(|e| e.get("message")))
-        .or_else(|| text(value.get("message")))
-        .or_else(|| text(value.get("error_description")));
-    (code, message)
 }
 
 #[cfg(test)]

@@ -16,20 +16,13 @@ use axum::response::Response;
 use o2o_core::command::OrderCommand;
 use o2o_core::ports::{QueueMessage, QueueName};
 use o2o_core::signature::sha256_hex;
-use o2o_core::{IdempotencyKey, Rejection, Reply, Secret};
+use o2o_core::{IdempotencyKey, Rejection, Reply};
 use subtle::ConstantTimeEq as _;
 
 use crate::http::{Edge, response};
 
 /// The largest command body taken.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
-
-/// Whether and how the edge takes commands over HTTP.
-#[derive(Debug, Clone, Default)]
-pub struct CommandIntake {
-    /// When set, `Authorization: Bearer <token>` is required.
-    pub token: Option<Secret>,
-}
 
 pub(crate) async fn post_command(
     State(edge): State<Arc<Edge>>,

@@ -10,12 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
 use o2o_core::pipeline::PipelineOptions;
 use o2o_core::ports::{IdempotencyStore, Queues};
 use o2o_core::{
@@ -23,7 +21,6 @@ use o2o_core::{
 };
 use o2o_core::{WebhookRequest, request::DEFAULT_MAX_BODY_BYTES};
 
-use crate::commands::{CommandIntake, post_command};
 use crate::observe::{Observer, log_delivery};
 
 /// Everything the edge needs: which channels exist and are configured, and the ports.
@@ -72,37 +69,20 @@ impl Edge {
     }
 }
 
+/// Whether and how the edge takes order commands over HTTP (`POST /commands`, o2o-edge's
+/// `commands` module).
+#[derive(Debug, Clone, Default)]
+pub struct CommandIntake {
+    /// When set, `Authorization: Bearer <token>` is required.
+    pub token: Option<o2o_core::Secret>,
+}
+
 /// A request extension: how long this request's `INPROGRESS` claim may block retries. A Lambda
 /// host sets it to the invocation's remaining time; without it the edge's options decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InProgressSeconds(pub i64);
 
-/// The router: webhooks (also behind a stage prefix, as API Gateway's named stages send them),
-/// order commands where the host takes them (`POST /commands`), the health check, and a JSON
-/// 404 for anything else.
-pub fn router(edge: Arc<Edge>) -> Router {
-    Router::new()
-        .route("/webhooks/{channel}", any(webhook))
-        .route("/webhooks/{channel}/{tenant}", any(webhook))
-        .route("/webhooks/{channel}/{tenant}/{endpoint}", any(webhook))
-        .route("/{stage}/webhooks/{channel}", any(webhook))
-        .route("/{stage}/webhooks/{channel}/{tenant}", any(webhook))
-        .route(
-            "/{stage}/webhooks/{channel}/{tenant}/{endpoint}",
-            any(webhook),
-        )
-        .route("/commands", post(post_command))
-        .route(
-            "/healthz",
-            get(|| async { response(&Reply::json(200, r#"{"status":"ok"}"#)) }),
-        )
-        .fallback(|| async {
-            response(&Rejection::new(404, "not_found", "no such endpoint").to_reply())
-        })
-        .with_state(edge)
-}
-
-async fn webhook(
+pub(crate) async fn webhook(
     State(edge): State<Arc<Edge>>,
     Path(params): Path<HashMap<String, String>>,
     request: Request<Body>,

@@ -13,8 +13,9 @@ pub mod commands;
 pub mod consume;
 pub mod http;
 pub mod observe;
+mod router;
 
-pub use commands::CommandIntake;
 pub use consume::{Consumer, Received};
-pub use http::{Edge, InProgressSeconds, router};
+pub use http::{CommandIntake, Edge, InProgressSeconds};
 pub use observe::Observer;
+pub use router::router;

@@ -2,6 +2,7 @@
 //! idempotency store and queues, the listener that serves the edge, and the SQLite side of the
 //! enrichment and commands consumers and of replay.
 
+mod error;
 pub mod replay;
 pub mod retry;
 pub mod server;

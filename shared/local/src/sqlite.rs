@@ -12,6 +12,7 @@ use o2o_core::ports::{
 use o2o_core::{IdempotencyKey, Reply, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use crate::error::StoreError;
 use crate::writer::{Writer, WriterStats};
 
 const SCHEMA: &str = "
@@ -35,23 +36,6 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (queue, dedup_id) WHERE dedup_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_queue ON messages (queue, seq);
 ";
-
-/// Why the SQLite file could not be opened or read.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A blocking task panicked or was cancelled.
-    #[error("storage task failed: {0}")]
-    Task(String),
-}
-
-impl From<StoreError> for PortError {
-    fn from(e: StoreError) -> Self {
-        PortError::backend("sqlite", e)
-    }
-}
 
 /// One message read back from a local queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

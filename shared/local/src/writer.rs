@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::sqlite::StoreError;
+use crate::error::StoreError;
 
 /// The most writes in one transaction.
 pub const MAX_BATCH: usize = 512;
