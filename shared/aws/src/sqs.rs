@@ -44,6 +44,8 @@ impl SqsQueues {
             QueueName::Commands | QueueName::CommandsDeadLetter => {
                 Err(PortError::NotConfigured("commands queue URL"))
             }
+            // SQS itself moves messages there (the unified queue's redrive policy).
+            QueueName::UnifiedDeadLetter => Err(PortError::NotConfigured("unified DLQ URL")),
         }
     }
 

@@ -113,6 +113,8 @@ pub trait IdempotencyStore: Send + Sync {
 pub enum QueueName {
     /// The FIFO stream of `UnifiedOrderEvent`s.
     Unified,
+    /// Unified events the order system received too often without deleting them (to redrive).
+    UnifiedDeadLetter,
     /// Thin deliveries waiting for the platform API.
     Enrichment,
     /// Authenticated deliveries that could not be normalised.
@@ -125,18 +127,20 @@ pub enum QueueName {
 
 impl QueueName {
     /// Every queue.
-    pub const ALL: [QueueName; 5] = [
+    pub const ALL: [QueueName; 6] = [
         QueueName::Unified,
+        QueueName::UnifiedDeadLetter,
         QueueName::Enrichment,
         QueueName::Quarantine,
         QueueName::Commands,
         QueueName::CommandsDeadLetter,
     ];
 
-    /// `unified`, `enrichment`, `quarantine`, `commands` or `commands-dlq`.
+    /// `unified`, `unified-dlq`, `enrichment`, `quarantine`, `commands` or `commands-dlq`.
     pub fn as_str(&self) -> &'static str {
         match self {
             QueueName::Unified => "unified",
+            QueueName::UnifiedDeadLetter => "unified-dlq",
             QueueName::Enrichment => "enrichment",
             QueueName::Quarantine => "quarantine",
             QueueName::Commands => "commands",
@@ -147,6 +151,24 @@ impl QueueName {
     /// Parses a queue's name.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|q| q.as_str() == text)
+    }
+
+    /// The dead-letter queue of a queue consumers receive from, if it has one.
+    pub fn dead_letter(self) -> Option<Self> {
+        match self {
+            QueueName::Unified => Some(QueueName::UnifiedDeadLetter),
+            QueueName::Commands => Some(QueueName::CommandsDeadLetter),
+            _ => None,
+        }
+    }
+
+    /// The queue a dead-letter queue's messages are redriven to.
+    pub fn redrive_target(self) -> Option<Self> {
+        match self {
+            QueueName::UnifiedDeadLetter => Some(QueueName::Unified),
+            QueueName::CommandsDeadLetter => Some(QueueName::Commands),
+            _ => None,
+        }
     }
 }
 

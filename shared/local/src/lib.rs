@@ -3,10 +3,14 @@
 //! enrichment and commands consumers and of replay.
 
 mod error;
+pub mod fifo;
+pub mod push;
 pub mod replay;
+pub mod retention;
 pub mod retry;
 pub mod server;
 pub mod sqlite;
+pub mod sqs_api;
 pub mod writer;
 
 pub use server::serve;

@@ -66,7 +66,16 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = o2o_edge::router(edge);
+    serve_router(listener, o2o_edge::router(edge), limits, shutdown).await
+}
+
+/// Serves any router on `listener` with the same limits and drain (the consumer API uses it).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let tracker = Arc::new(Tracker::new(limits.max_connections));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut connections = JoinSet::new();

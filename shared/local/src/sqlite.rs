@@ -35,7 +35,16 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (queue, dedup_id) WHERE dedup_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_queue ON messages (queue, seq);
+CREATE INDEX IF NOT EXISTS idempotency_expiration ON idempotency (expiration);
 ";
+
+/// Columns added after the first release (fifo.rs), with their definitions: added to an older
+/// file when it is opened.
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("receive_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("visible_at", "INTEGER NOT NULL DEFAULT 0"), // unix milliseconds: in flight until then
+    ("first_received_at", "INTEGER"),             // unix milliseconds
+];
 
 /// One message read back from a local queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +63,10 @@ pub struct StoredMessage {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    writer: Writer,
+    pub(crate) writer: Writer,
     stats: Arc<Mutex<WriterStats>>,
+    /// Woken by every committed send (long polls wait on it).
+    pub(crate) sent: Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -77,12 +88,14 @@ impl SqliteStore {
         // acknowledgement follows) and lets the others commit unsynced (writer.rs).
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
+        add_missing_columns(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let stats = Arc::new(Mutex::new(WriterStats::default()));
         Ok(Self {
             writer: Writer::start(Arc::clone(&conn), Arc::clone(&stats))?,
             conn,
             stats,
+            sent: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -151,6 +164,22 @@ impl SqliteStore {
             })
             .await
     }
+}
+
+/// Brings a file made by an older release up to this schema.
+fn add_missing_columns(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let existing: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, definition) in ADDED_COLUMNS {
+        if !existing.iter().any(|c| c == name) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE messages ADD COLUMN {name} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -277,6 +306,7 @@ impl Queues for SqliteStore {
             Ok(())
         })
         .await?;
+        self.sent.notify_waiters();
         Ok(())
     }
 }
