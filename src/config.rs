@@ -16,6 +16,9 @@ pub struct Config {
     /// `[server]`.
     #[serde(default)]
     pub server: ServerSettings,
+    /// `[consumer]`.
+    #[serde(default)]
+    pub consumer: ConsumerSettings,
     /// `[channels.<id>]`, as written (with `env:NAME` values resolved).
     #[serde(default)]
     pub channels: BTreeMap<String, ChannelConfig>,
@@ -47,6 +50,35 @@ pub struct ServerSettings {
     /// The bearer token `POST /commands` requires (`env:NAME` reads it from the environment).
     /// Without one, `/commands` is served only on a loopback listen address.
     pub commands_token: Option<String>,
+    /// Seconds a completed delivery's idempotency record is kept (duplicates within it are
+    /// answered from it), default 604800 (7 days, as the DynamoDB table's TTL on AWS).
+    pub idempotency_ttl_s: Option<u64>,
+}
+
+/// `[consumer]`: how the order system consumes the local unified queue (docs/consumer.md):
+/// pulling through the SQS-compatible API, or pushed to its URL.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSettings {
+    /// Where the SQS-compatible API listens (a loopback address: it has no authentication);
+    /// without it there is no API.
+    pub api_addr: Option<String>,
+    /// Seconds a received message stays hidden when the receive names no visibility timeout,
+    /// default 60 (the unified queue's on AWS).
+    pub visibility_timeout_s: Option<u64>,
+    /// Receives (or push attempts) before a message moves to `unified-dlq`, default 5 (the
+    /// unified queue's redrive policy on AWS).
+    pub max_receives: Option<u32>,
+    /// The order system's URL: with it, `o2o serve` POSTs every unified event there.
+    pub url: Option<String>,
+    /// The `whsec_` secret pushes are signed with (Standard Webhooks); `env:NAME` reads it from
+    /// the environment. Required with `url`.
+    pub secret: Option<String>,
+    /// Milliseconds a push may take before it counts as failed, default 10000.
+    pub timeout_ms: Option<u64>,
+    /// Days an unconsumed message of the unified queue (or its DLQ) is kept, default 14 (the
+    /// queues' retention on AWS).
+    pub retention_days: Option<u64>,
 }
 
 impl ServerSettings {
@@ -116,6 +148,38 @@ impl Config {
                 format!("[server] commands_token: environment variable {name} is not set")
             })?;
             config.server.commands_token = Some(value);
+        }
+        if let Some(name) = config
+            .consumer
+            .secret
+            .as_deref()
+            .and_then(|t| t.strip_prefix("env:"))
+        {
+            let value = env(name).filter(|v| !v.is_empty()).with_context(|| {
+                format!("[consumer] secret: environment variable {name} is not set")
+            })?;
+            config.consumer.secret = Some(value);
+        }
+        if let Some(url) = &config.consumer.url {
+            let Some(secret) = &config.consumer.secret else {
+                anyhow::bail!("[consumer] url needs a secret (whsec_…) to sign the pushes with");
+            };
+            o2o_local::push::decode_secret(secret).context("[consumer] secret")?;
+            match reqwest::Url::parse(url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => anyhow::bail!("[consumer] url must be an http or https URL"),
+            }
+        }
+        for (name, value) in [
+            ("visibility_timeout_s", config.consumer.visibility_timeout_s),
+            ("max_receives", config.consumer.max_receives.map(u64::from)),
+            ("timeout_ms", config.consumer.timeout_ms),
+            ("retention_days", config.consumer.retention_days),
+            ("idempotency_ttl_s", config.server.idempotency_ttl_s),
+        ] {
+            if value == Some(0) {
+                anyhow::bail!("{name} must be at least 1");
+            }
         }
         for (channel, table) in &mut config.channels {
             table.resolve_env(channel, env)?;
@@ -190,6 +254,39 @@ mod tests {
         let err =
             Config::parse("[server]\nport = 1\n", CONNECTORS, &no_env).expect_err("unknown key");
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
+
+    #[test]
+    fn consumer_settings_are_checked_at_load_without_showing_the_secret() {
+        let parse = |text: &str| Config::parse(text, CONNECTORS, &no_env);
+        let err = parse("[consumer]\nurl = \"http://127.0.0.1:9/o\"\n").expect_err("no secret");
+        assert!(err.to_string().contains("needs a secret"), "{err}");
+        let err =
+            parse("[consumer]\nurl = \"http://127.0.0.1:9/o\"\nsecret = \"whsec_%%sekret%%\"\n")
+                .expect_err("not base64");
+        let shown = format!("{err:#}");
+        assert!(shown.contains("[consumer] secret"), "{shown}");
+        assert!(!shown.contains("sekret"), "{shown}");
+        let err = parse(
+            "[consumer]\nurl = \"ftp://x\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        )
+        .expect_err("not http");
+        assert!(err.to_string().contains("http or https"), "{err}");
+        let err = parse("[consumer]\nmax_receives = 0\n").expect_err("zero");
+        assert_eq!(err.to_string(), "max_receives must be at least 1");
+        let env = |name: &str| {
+            (name == "PUSH").then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned())
+        };
+        let config = Config::parse(
+            "[consumer]\nurl = \"https://orders.example.com/o2o\"\nsecret = \"env:PUSH\"\n",
+            CONNECTORS,
+            &env,
+        )
+        .expect("config");
+        assert_eq!(
+            config.consumer.secret.as_deref(),
+            Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod command;
+mod consumer;
 mod queue;
 mod send;
 mod serve;

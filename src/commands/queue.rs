@@ -22,12 +22,16 @@ pub struct QueueArgs {
     /// SQLite file [default: [server] db, else o2o.db].
     #[arg(long)]
     db: Option<PathBuf>,
-    /// Which queue: unified, enrichment, quarantine, commands or commands-dlq.
-    #[arg(long, default_value = "unified", value_parser = ["unified", "enrichment", "quarantine", "commands", "commands-dlq"])]
+    /// Which queue: unified, unified-dlq, enrichment, quarantine, commands or commands-dlq.
+    #[arg(long, default_value = "unified", value_parser = ["unified", "unified-dlq", "enrichment", "quarantine", "commands", "commands-dlq"])]
     queue: String,
     /// Keep printing new messages as they arrive.
     #[arg(long)]
     follow: bool,
+    /// Move every message of a dead-letter queue (unified-dlq or commands-dlq) back to the end
+    /// of its queue, with fresh receive counts, and print how many moved.
+    #[arg(long, conflicts_with = "follow")]
+    redrive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +60,19 @@ pub fn print(config: &Config, args: QueueArgs) -> Result<ExitCode> {
         ));
     }
     let store = SqliteStore::open(&db)?;
+    if args.redrive {
+        let Some(target) = queue.redrive_target() else {
+            return Err(anyhow!(
+                "--redrive moves a dead-letter queue back: use --queue unified-dlq or commands-dlq"
+            ));
+        };
+        let moved = super::block_on(store.redrive(queue))??;
+        println!(
+            "{}",
+            serde_json::json!({ "redriven": moved, "from": queue.as_str(), "to": target.as_str() })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     super::block_on(async {
         let mut after = 0;
         let mut out = std::io::stdout().lock();

@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// SQLite file [default: [server] db, else o2o.db].
     #[arg(long)]
     db: Option<PathBuf>,
+    /// The consumer API's listen address, or `off` [default: [consumer] api_addr, else off].
+    #[arg(long, value_name = "ADDR|off")]
+    consumer_api: Option<String>,
     /// Store and queue backend.
     #[arg(long, value_enum, default_value = "sqlite")]
     backend: Backend,
@@ -68,7 +71,17 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        let (consumer_api, push) = match &local {
+            Some(_) => (
+                super::consumer::bind_api(config, args.consumer_api.as_deref()).await?,
+                super::consumer::push_options(config)?,
+            ),
+            None => (None, None),
+        };
         let mut edge = Edge::new(CONNECTORS, config.instances.clone(), store, queues);
+        if let Some(ttl) = config.server.idempotency_ttl_s {
+            edge.options.completed_ttl_seconds = i64::try_from(ttl).unwrap_or(i64::MAX);
+        }
         edge.max_body_bytes = config
             .server
             .max_body_bytes
@@ -103,20 +116,25 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             shutdown_deadline_s = limits.shutdown_deadline.as_secs(),
             "listening"
         );
-        let workers = local.map(|store| {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        if let Some(store) = local {
             let enrichment = RetryQueue::enrichment(
                 store.clone(),
                 Arc::clone(&edge.queues),
                 RetryOptions::default(),
             );
-            let commands = RetryQueue::commands(store, RetryOptions::commands());
-            [
-                tokio::spawn(run_enrichment_worker(enrichment, Arc::clone(&edge))),
-                tokio::spawn(run_command_worker(commands, Arc::clone(&edge))),
-            ]
-        });
-        o2o_local::serve(listener, edge, limits, shutdown_signal()).await?;
-        for worker in workers.into_iter().flatten() {
+            let commands = RetryQueue::commands(store.clone(), RetryOptions::commands());
+            workers.push(tokio::spawn(run_enrichment_worker(enrichment, Arc::clone(&edge))));
+            workers.push(tokio::spawn(run_command_worker(commands, Arc::clone(&edge))));
+            workers.extend(super::consumer::start(config, &store, consumer_api, push, limits, stopping.clone()));
+        }
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        o2o_local::serve(listener, edge, limits, shutdown).await?;
+        for worker in workers {
             worker.abort();
         }
         tracing::info!("stopped");

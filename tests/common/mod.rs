@@ -321,7 +321,8 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Spawns `o2o serve --addr <free port> <args>` in the repository root with `envs` added, and
+    /// Spawns `o2o serve --addr <free port> <args>` in the repository root with `envs` added
+    /// (and `--consumer-api off` unless `args` name one), and
     /// waits (at most ~10 s) until `/healthz` answers 200. Its stderr (the JSON log) is captured.
     pub async fn start(args: &[&str], envs: &[(&str, String)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -330,9 +331,17 @@ impl ServeProcess {
             .expect("addr")
             .port();
         let addr = format!("127.0.0.1:{port}");
+        // The development config's consumer API has a fixed port: tests that want it name
+        // their own with `--consumer-api`.
+        let api_off: &[&str] = if args.contains(&"--consumer-api") {
+            &[]
+        } else {
+            &["--consumer-api", "off"]
+        };
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_o2o"))
             .current_dir(root())
             .args(["serve", "--addr", &addr])
+            .args(api_off)
             .args(args)
             .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(std::process::Stdio::null())
