@@ -704,3 +704,342 @@ Resources:
         Some("A-x.y")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Push to the order system (optional)
+
+/// The condition every resource of the push carries: true only with `OrderSystemUrl` (and its
+/// key) set.
+const PUSH: &str = "PushToOrderSystem";
+
+/// The one resource of type `kind`: (logical id, resource).
+fn only<'a>(template: &'a Node, kind: &str) -> (&'a str, &'a Node) {
+    match resources(template, kind).as_slice() {
+        [one] => *one,
+        other => panic!(
+            "infra/template.yaml: expected one {kind}, found {}",
+            other.len()
+        ),
+    }
+}
+
+/// The logical ids and parameters `node` refers to: `Ref`, `Fn::GetAtt` and the `${...}` of
+/// `Fn::Sub` (pseudo parameters and `${!literal}` left out).
+fn references(node: &Node, out: &mut BTreeSet<String>) {
+    fn in_sub(text: &str, out: &mut BTreeSet<String>) {
+        for part in text.split("${").skip(1) {
+            let name = part.split('}').next().unwrap_or_default();
+            let name = name.split('.').next().unwrap_or_default();
+            if !name.is_empty() && !name.starts_with('!') && !name.starts_with("AWS::") {
+                out.insert(name.to_owned());
+            }
+        }
+    }
+    if let Some(name) = node.reference() {
+        if !name.starts_with("AWS::") {
+            out.insert(name.to_owned());
+        }
+        return;
+    }
+    if let Some(args) = node.call("Fn::GetAtt") {
+        if let Some(Node::Str(id)) = args.seq().first() {
+            out.insert(id.clone());
+        }
+        return;
+    }
+    if let Some(args) = node.call("Fn::Sub") {
+        match args {
+            Node::Str(text) => in_sub(text, out),
+            Node::Seq(items) => {
+                if let Some(Node::Str(text)) = items.first() {
+                    in_sub(text, out);
+                }
+                for item in items.iter().skip(1) {
+                    references(item, out);
+                }
+            }
+            Node::Map(_) => references(args, out),
+        }
+        return;
+    }
+    match node {
+        Node::Map(entries) => entries.iter().for_each(|(_, v)| references(v, out)),
+        Node::Seq(items) => items.iter().for_each(|n| references(n, out)),
+        Node::Str(_) => {}
+    }
+}
+
+/// Evaluates the condition `node` with every parameter at its default.
+fn holds_by_default(template: &Node, node: &Node) -> bool {
+    let value = |n: &Node| -> String {
+        match n.reference() {
+            Some(parameter) => template
+                .text(&["Parameters", parameter, "Default"])
+                .unwrap_or_else(|| panic!("Parameters.{parameter}: no default"))
+                .to_owned(),
+            None => n
+                .str()
+                .unwrap_or_else(|| panic!("condition operand {n:?}"))
+                .to_owned(),
+        }
+    };
+    let [(function, args)] = node.entries() else {
+        panic!("condition {node:?}: not one function");
+    };
+    match (function.as_str(), args.seq()) {
+        ("Fn::And", all) => all.iter().all(|n| holds_by_default(template, n)),
+        ("Fn::Or", any) => any.iter().any(|n| holds_by_default(template, n)),
+        ("Fn::Not", [one]) => !holds_by_default(template, one),
+        ("Fn::Equals", [a, b]) => value(a) == value(b),
+        ("Condition", _) => {
+            let name = args.str().unwrap_or_default();
+            holds_by_default(template, template.get(&["Conditions", name]))
+        }
+        (other, _) => panic!("condition function {other} not understood"),
+    }
+}
+
+/// With `OrderSystemUrl` set, an EventBridge pipe receives from the unified queue one message
+/// at a time and POSTs it to an API destination whose connection carries the order system's API
+/// key; its role may do exactly that and log; failures end in the unified DLQ, which an alarm
+/// watches.
+#[test]
+fn the_order_system_push_is_a_pipe_from_the_unified_queue_to_an_api_destination() {
+    let template = template();
+    let by_id = template.get(&["Resources"]);
+    let parameter = |name: &str, key: &str| template.text(&["Parameters", name, key]);
+    assert_eq!(parameter("OrderSystemUrl", "Default"), Some(""));
+    assert_eq!(parameter("OrderSystemApiKey", "Default"), Some(""));
+    assert_eq!(parameter("OrderSystemApiKey", "NoEcho"), Some("true"));
+    assert_eq!(
+        parameter("OrderSystemApiKeyHeader", "Default"),
+        Some("Authorization")
+    );
+
+    let (connection_id, connection) = only(&template, "AWS::Events::Connection");
+    let (destination_id, destination) = only(&template, "AWS::Events::ApiDestination");
+    let (pipe_id, pipe) = only(&template, "AWS::Pipes::Pipe");
+    for (id, resource) in [
+        (connection_id, connection),
+        (destination_id, destination),
+        (pipe_id, pipe),
+    ] {
+        assert_eq!(resource.text(&["Condition"]), Some(PUSH), "{id}: Condition");
+    }
+
+    // The connection: API key auth, the header and value from the parameters.
+    let c = connection.get(&["Properties"]);
+    assert_eq!(c.text(&["AuthorizationType"]), Some("API_KEY"));
+    let key = c.get(&["AuthParameters", "ApiKeyAuthParameters"]);
+    assert_eq!(
+        key.at(&["ApiKeyName"]).and_then(Node::reference),
+        Some("OrderSystemApiKeyHeader")
+    );
+    assert_eq!(
+        key.at(&["ApiKeyValue"]).and_then(Node::reference),
+        Some("OrderSystemApiKey")
+    );
+
+    // The destination: POST to the URL through that connection, rate limited.
+    let d = destination.get(&["Properties"]);
+    assert_eq!(
+        d.at(&["ConnectionArn"]).and_then(|n| n.attribute_of("Arn")),
+        Some(connection_id)
+    );
+    assert_eq!(d.text(&["HttpMethod"]), Some("POST"));
+    assert_eq!(
+        d.at(&["InvocationEndpoint"]).and_then(Node::reference),
+        Some("OrderSystemUrl")
+    );
+    assert!(
+        d.at(&["InvocationRateLimitPerSecond"]).is_some(),
+        "{destination_id}: InvocationRateLimitPerSecond"
+    );
+
+    // The pipe: the unified queue (FIFO, with its DLQ and alarm), one message per request, the
+    // event as the body, the SQS ids as headers.
+    let p = pipe.get(&["Properties"]);
+    let queue = p
+        .at(&["Source"])
+        .and_then(|n| n.attribute_of("Arn"))
+        .unwrap_or_else(|| panic!("{pipe_id}: Source"));
+    assert_eq!(queue, "UnifiedQueue", "{pipe_id}: Source");
+    let unified = by_id.get(&[queue, "Properties"]);
+    assert_eq!(unified.text(&["FifoQueue"]), Some("true"), "{queue}");
+    assert_eq!(
+        number(
+            p,
+            &["SourceParameters", "SqsQueueParameters", "BatchSize"],
+            pipe_id
+        ),
+        1,
+        "{pipe_id}: batch size (order per message group)"
+    );
+    let dlq = unified
+        .at(&["RedrivePolicy", "deadLetterTargetArn"])
+        .and_then(|n| n.attribute_of("Arn"))
+        .unwrap_or_else(|| panic!("{queue}: needs a DLQ"));
+    assert_eq!(
+        number(unified, &["RedrivePolicy", "maxReceiveCount"], queue),
+        5
+    );
+    let alarms = resources(&template, "AWS::CloudWatch::Alarm");
+    assert!(
+        alarms.iter().any(|(_, a)| {
+            a.text(&["Condition"]).is_none()
+                && dimension(a, "QueueName").and_then(|v| v.attribute_of("QueueName")) == Some(dlq)
+        }),
+        "no alarm watches {dlq}"
+    );
+    assert_eq!(
+        p.at(&["Target"]).and_then(|n| n.attribute_of("Arn")),
+        Some(destination_id),
+        "{pipe_id}: Target"
+    );
+    let target = p.get(&["TargetParameters"]);
+    let body = target.text(&["InputTemplate"]).unwrap_or_default();
+    assert_eq!(
+        body,
+        r#"{"type": "<$.body.event_type>", "timestamp": "<$.body.occurred_at>", "data": <$.body>}"#,
+        "{pipe_id}: the local push's Standard Webhooks payload structure"
+    );
+    let headers = target.get(&["HttpParameters", "HeaderParameters"]);
+    let paths: BTreeSet<&str> = headers
+        .entries()
+        .iter()
+        .filter_map(|(_, v)| v.str())
+        .collect();
+    for path in ["$.messageId", "$.attributes.MessageGroupId"] {
+        assert!(paths.contains(path), "{pipe_id}: no header carries {path}");
+    }
+    let log_group = p
+        .at(&[
+            "LogConfiguration",
+            "CloudwatchLogsLogDestination",
+            "LogGroupArn",
+        ])
+        .and_then(|n| n.attribute_of("Arn"))
+        .unwrap_or_else(|| panic!("{pipe_id}: LogConfiguration"));
+    assert_eq!(
+        by_id
+            .at(&[log_group, "Properties", "RetentionInDays"])
+            .and_then(Node::reference),
+        Some("LogRetentionDays"),
+        "{log_group}"
+    );
+
+    // The role: assumed by EventBridge Pipes, allowed exactly to consume the unified queue,
+    // invoke the destination and write the pipe's log (the queue's AWS-managed key needs no
+    // kms:Decrypt).
+    let role = p
+        .at(&["RoleArn"])
+        .and_then(|n| n.attribute_of("Arn"))
+        .unwrap_or_else(|| panic!("{pipe_id}: RoleArn"));
+    let r = by_id.get(&[role]);
+    assert_eq!(r.text(&["Type"]), Some("AWS::IAM::Role"), "{role}");
+    let principals: Vec<_> = r
+        .get(&["Properties", "AssumeRolePolicyDocument", "Statement"])
+        .seq()
+        .iter()
+        .filter_map(|s| s.text(&["Principal", "Service"]))
+        .collect();
+    assert_eq!(principals, ["pipes.amazonaws.com"], "{role}: trust");
+    let mut granted = BTreeSet::new();
+    for policy in r.get(&["Properties", "Policies"]).seq() {
+        for statement in policy.get(&["PolicyDocument", "Statement"]).seq() {
+            assert_eq!(statement.text(&["Effect"]), Some("Allow"), "{role}");
+            let resource = statement.get(&["Resource"]);
+            let resource = resource
+                .attribute_of("Arn")
+                .unwrap_or_else(|| panic!("{role}: {resource:?} is not one resource's ARN"));
+            let actions = statement.get(&["Action"]);
+            let actions = match actions {
+                Node::Str(one) => vec![one.as_str()],
+                many => many.seq().iter().filter_map(Node::str).collect(),
+            };
+            for action in actions {
+                granted.insert((action.to_owned(), resource.to_owned()));
+            }
+        }
+    }
+    let expected: BTreeSet<(String, String)> = [
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:GetQueueAttributes", queue),
+        ("events:InvokeApiDestination", destination_id),
+        ("logs:CreateLogStream", log_group),
+        ("logs:PutLogEvents", log_group),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(granted, expected, "{role}: actions");
+}
+
+/// With the parameters at their defaults the push is off, and nothing else depends on it:
+/// every resource and output that refers to the push (its parameters or its resources) carries
+/// the condition, so a stack deployed without `OrderSystemUrl` is what it was before.
+#[test]
+fn the_order_system_push_is_off_by_default_and_nothing_else_depends_on_it() {
+    let template = template();
+    let condition = template.get(&["Conditions", PUSH]);
+    assert!(
+        !holds_by_default(&template, condition),
+        "{PUSH} holds with the default parameters"
+    );
+    let mut refs = BTreeSet::new();
+    references(condition, &mut refs);
+    assert!(refs.contains("OrderSystemUrl"), "{PUSH}: {refs:?}");
+
+    let resources = template.get(&["Resources"]).entries();
+    let conditional: BTreeSet<&str> = resources
+        .iter()
+        .filter(|(_, r)| r.text(&["Condition"]) == Some(PUSH))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    for kind in [
+        "AWS::Events::Connection",
+        "AWS::Events::ApiDestination",
+        "AWS::Pipes::Pipe",
+    ] {
+        let (id, _) = only(&template, kind);
+        assert!(conditional.contains(id), "{id}: Condition {PUSH}");
+    }
+    let push_parameters: BTreeSet<&str> = template
+        .get(&["Parameters"])
+        .entries()
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| name.starts_with("OrderSystem"))
+        .collect();
+    assert!(!push_parameters.is_empty(), "no OrderSystem* parameters");
+    let outputs = template.get(&["Outputs"]).entries();
+    for (what, entries) in [("Resources", resources), ("Outputs", outputs)] {
+        for (id, entry) in entries {
+            let mut refs = BTreeSet::new();
+            references(entry, &mut refs);
+            let push: Vec<_> = refs
+                .iter()
+                .filter(|r| {
+                    conditional.contains(r.as_str()) || push_parameters.contains(r.as_str())
+                })
+                .collect();
+            if !push.is_empty() {
+                assert_eq!(
+                    entry.text(&["Condition"]),
+                    Some(PUSH),
+                    "{what}.{id} refers to {push:?} but exists without {PUSH}"
+                );
+            }
+        }
+    }
+    // The push's resources, and only they, are named for it (an alarm on the unified queue
+    // refers to nothing of the push, yet exists only with it).
+    for (id, _) in resources {
+        assert_eq!(
+            id.starts_with("OrderSystem"),
+            conditional.contains(id.as_str()),
+            "{id}: named OrderSystem* exactly when it carries Condition {PUSH}"
+        );
+    }
+}
