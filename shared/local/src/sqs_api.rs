@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::fifo::{LeaseError, Leased, ReceiveOptions};
 use crate::sqlite::SqliteStore;
+pub use wire::local_queue;
 use wire::{ApiError, Request, answer};
 
 /// The queue's settings, as the template gives the unified queue on AWS.
@@ -49,21 +50,6 @@ impl Default for QueueSettings {
 
 /// The account id in local queue URLs (SQS's own local emulators use the same).
 pub const LOCAL_ACCOUNT: &str = "000000000000";
-
-/// Which local queue a queue name or URL's last segment names: `unified`, anything ending in
-/// `-unified` (the deployed name, `o2o-<stage>-unified`), and their `-dlq`, with or without
-/// `.fifo`.
-pub fn local_queue(name: &str) -> Option<QueueName> {
-    let name = name.strip_suffix(".fifo").unwrap_or(name);
-    let is = |suffix: &str| name == suffix || name.ends_with(&format!("-{suffix}"));
-    if is("unified-dlq") {
-        Some(QueueName::UnifiedDeadLetter)
-    } else if is("unified") {
-        Some(QueueName::Unified)
-    } else {
-        None
-    }
-}
 
 struct Api {
     store: SqliteStore,

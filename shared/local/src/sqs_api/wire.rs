@@ -156,7 +156,7 @@ impl Request {
     pub fn queue(&self) -> Result<QueueName, ApiError> {
         let url = self.string("QueueUrl")?;
         let name = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-        super::local_queue(name).ok_or_else(ApiError::no_such_queue)
+        local_queue(name).ok_or_else(ApiError::no_such_queue)
     }
 
     /// A list of names (attribute selections); empty when absent.
@@ -222,6 +222,21 @@ impl Request {
             }
         }
         Ok(json!({ "Successful": successful, "Failed": failed }))
+    }
+}
+
+/// Which local queue a queue name or URL's last segment names: `unified`, anything ending in
+/// `-unified` (the deployed name, `o2o-<stage>-unified`), and their `-dlq`, with or without
+/// `.fifo`.
+pub fn local_queue(name: &str) -> Option<QueueName> {
+    let name = name.strip_suffix(".fifo").unwrap_or(name);
+    let is = |suffix: &str| name == suffix || name.ends_with(&format!("-{suffix}"));
+    if is("unified-dlq") {
+        Some(QueueName::UnifiedDeadLetter)
+    } else if is("unified") {
+        Some(QueueName::Unified)
+    } else {
+        None
     }
 }
 
