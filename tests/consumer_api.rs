@@ -73,6 +73,18 @@ async fn receive(client: &Client, url: &str, max: i32, visibility: i32) -> Vec<M
         .unwrap_or_default()
 }
 
+/// A new FIFO queue on moto (SQS); its URL.
+async fn moto_fifo_queue(moto: &Client, prefix: &str) -> String {
+    moto.create_queue()
+        .queue_name(format!("{}.fifo", o2o_testkit::unique_name(prefix)))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("url")
+}
+
 fn event(message: &Message) -> Value {
     serde_json::from_str(message.body().expect("body")).expect("an event")
 }
@@ -364,15 +376,7 @@ async fn answers_match_sqs_for_the_same_message() {
     let ours = receive(&local, &local_url, 1, 30).await.remove(0);
 
     let moto = Client::new(&o2o_testkit::moto::sdk_config().await);
-    let queue = moto
-        .create_queue()
-        .queue_name(format!("{}.fifo", o2o_testkit::unique_name("parity")))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("url");
+    let queue = moto_fifo_queue(&moto, "parity").await;
     let mut send = moto
         .send_message()
         .queue_url(&queue)
@@ -459,15 +463,7 @@ async fn the_documented_consumer_runs_unchanged_against_sqs_and_o2o_serve() {
     let local = client(&api).await;
     let moto_config = o2o_testkit::moto::sdk_config().await;
     let moto = Client::new(&moto_config);
-    let queue = moto
-        .create_queue()
-        .queue_name(format!("{}.fifo", o2o_testkit::unique_name("consumer")))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("url");
+    let queue = moto_fifo_queue(&moto, "consumer").await;
     let mut expected = Vec::new();
     for line in local_out.lines() {
         let (kind, body) = line.split_once(' ').expect("`type body` lines");
