@@ -108,7 +108,7 @@ fn string_attribute(message: &Message, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_receives_in_group_order_acknowledges_and_sees_unacknowledged_events_again() {
-    let (server, api, _dir) = serve_with_api(None).await;
+    let (server, api, dir) = serve_with_api(None).await;
     // Two events of one Shopify order (one message group), one WooCommerce order.
     deliver(&server, "shopify", "orders-create.http").await;
     deliver(&server, "shopify", "orders-updated.http").await;
@@ -249,6 +249,9 @@ async fn the_sdk_receives_in_group_order_acknowledges_and_sees_unacknowledged_ev
     // Everything acknowledged is gone from the file: the queue is empty.
     assert!(receive(&sqs, &url, 10, 30).await.is_empty());
     let _ = server.stop().await;
+    // A clean stop leaves the file whole: the WAL checkpointed and truncated.
+    let wal = dir.path().join("consumer.db-wal");
+    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0, "{wal:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,6 +116,7 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
             shutdown_deadline_s = limits.shutdown_deadline.as_secs(),
             "listening"
         );
+        let checkpoint_on_exit = local.clone();
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let mut workers = Vec::new();
         if let Some(store) = local {
@@ -136,6 +137,11 @@ pub fn run(config: &Config, args: ServeArgs) -> Result<ExitCode> {
         o2o_local::serve(listener, edge, limits, shutdown).await?;
         for worker in workers {
             worker.abort();
+        }
+        if let Some(store) = &checkpoint_on_exit
+            && let Err(e) = store.checkpoint().await
+        {
+            tracing::warn!(error = %e, "the WAL was not checkpointed: the next start applies it");
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
