@@ -316,6 +316,8 @@ async fn a_delivery_is_fsynced_before_its_200_is_written() {
             "serve",
             "--addr",
             &format!("127.0.0.1:{port}"),
+            "--consumer-api",
+            "off",
         ])
         .arg("--db")
         .arg(&db)
@@ -336,6 +338,15 @@ async fn a_delivery_is_fsynced_before_its_200_is_written() {
     let (headers, body) = signed_sample("shopify", "orders-create.http");
     let (status, answer) = post(&format!("{base}/webhooks/shopify"), &headers, body).await;
     assert_eq!(status, 200, "{answer}");
+    // Killing strace detaches the server it traces and leaves it running: stop the server
+    // first (strace's child, by /proc), then strace.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
+        .unwrap_or_default();
+    for pid in children.split_whitespace() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", pid])
+            .status();
+    }
     let _ = child.kill();
     let _ = child.wait();
 
