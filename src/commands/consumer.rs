@@ -43,7 +43,9 @@ pub fn retention(config: &Config) -> Retention {
         messages: config
             .consumer
             .retention_days
-            .map_or(defaults.messages, |d| Duration::from_secs(d * 24 * 3600)),
+            .map_or(defaults.messages, |d| {
+                Duration::from_secs(d.saturating_mul(24 * 3600))
+            }),
         every: defaults.every.min(ttl / 2).max(Duration::from_secs(1)),
     }
 }

@@ -283,3 +283,42 @@ async fn a_long_poll_wakes_when_a_message_is_sent() {
         .expect("receive");
     assert!(empty.is_empty());
 }
+
+#[tokio::test]
+async fn a_file_from_before_the_consumer_api_is_upgraded_when_opened() {
+    let dir = std::env::temp_dir().join(format!("o2o-fifo-upgrade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("old.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        // The messages table as the releases before the consumer API made it, with a message.
+        let old = rusqlite::Connection::open(&path).expect("open");
+        old.execute_batch(
+            "CREATE TABLE messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL,
+             group_id TEXT, dedup_id TEXT, body TEXT NOT NULL, attributes TEXT NOT NULL,
+             enqueued_at INTEGER NOT NULL);
+             INSERT INTO messages (queue, group_id, dedup_id, body, attributes, enqueued_at)
+             VALUES ('unified', 'g1', 'd1', 'from before', '{}', 1);",
+        )
+        .expect("old schema");
+    }
+    let store = SqliteStore::open(&path).expect("upgraded");
+    let received = store
+        .receive(QueueName::Unified, options(10, 60_000))
+        .await
+        .expect("receive");
+    assert_eq!(bodies(&received), ["from before"]);
+    assert_eq!(received[0].receive_count, 1);
+    drop(store);
+    // Opening it again changes nothing more.
+    let again = SqliteStore::open(&path).expect("reopened");
+    assert!(
+        again
+            .receive(QueueName::Unified, options(10, 60_000))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "still in flight"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
