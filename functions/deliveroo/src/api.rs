@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use o2o_core::command::{CallFailure, FailureCode};
 use o2o_core::settings::{Identifier, Secret};
 use o2o_enrich::ApiClient;
-use o2o_enrich::command::{Answer, send};
+use o2o_enrich::command::{Answer, send, send_refreshing};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
@@ -156,34 +156,36 @@ impl OrderApi {
             )
         })?;
         let url = self.api.url(path);
-        let mut refreshed = false;
-        loop {
-            let token = self.access_token(refreshed).await?;
-            let request = self
-                .api
-                .http()
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose())
-                .header(CONTENT_TYPE, "application/json")
-                .header(ACCEPT, "application/json")
-                .body(body.clone());
-            let answer = send(api, request).await?;
-            if answer.status != 401 {
-                return Ok(answer);
-            }
-            if refreshed {
-                let (code, _) = platform_error(&answer.body);
-                return Err(CallFailure {
-                    code: FailureCode::Unauthorized,
-                    transient: true,
-                    platform_code: Some(code.unwrap_or_else(|| "HTTP 401".to_owned())),
-                    message: Some(format!(
-                        "{api}: a fresh token is refused too (HTTP 401): check that the integration is enabled for the Order API"
-                    )),
-                });
-            }
-            refreshed = true;
+        let (method, url, body) = (&method, &url, &body);
+        let (answer, _) = send_refreshing(
+            api,
+            |answer| answer.status == 401,
+            |refreshed| async move {
+                let token = self.access_token(refreshed).await?;
+                Ok(self
+                    .api
+                    .http()
+                    .request(method.clone(), url)
+                    .bearer_auth(token.expose())
+                    .header(CONTENT_TYPE, "application/json")
+                    .header(ACCEPT, "application/json")
+                    .body(body.clone()))
+            },
+        )
+        .await?;
+        if answer.status == 401 {
+            // Refused after the refresh.
+            let (code, _) = platform_error(&answer.body);
+            return Err(CallFailure {
+                code: FailureCode::Unauthorized,
+                transient: true,
+                platform_code: Some(code.unwrap_or_else(|| "HTTP 401".to_owned())),
+                message: Some(format!(
+                    "{api}: a fresh token is refused too (HTTP 401): check that the integration is enabled for the Order API"
+                )),
+            });
         }
+        Ok(answer)
     }
 }
 

@@ -22,7 +22,7 @@ use o2o_core::Timestamp;
 use o2o_core::command::{
     Action, CallDone, CallFailure, CommandKind, FailureCode, OrderCommand, Reason,
 };
-use o2o_enrich::command::{Answer, send};
+use o2o_enrich::command::{Answer, send_refreshing};
 use o2o_enrich::{ApiClient, percent_encode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -152,26 +152,26 @@ impl Commands {
                 format!("{api}: body not written"),
             )
         })?;
-        let mut retried = false;
-        loop {
-            let token = key.token(Timestamp::now().unix_seconds());
-            let request = self
-                .api
-                .http()
-                .patch(&url)
-                .bearer_auth(token.expose())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            let answer = send(api, request).await?;
-            if answer.is_success() {
-                return Ok(CallDone::default());
-            }
-            if answer.status == 401 && !retried {
-                retried = true;
-                continue;
-            }
-            return Err(failure(&answer, retried));
+        let (url, body) = (&url, &body);
+        let (answer, retried) = send_refreshing(
+            api,
+            |answer| answer.status == 401,
+            |_| async move {
+                let token = key.token(Timestamp::now().unix_seconds());
+                Ok(self
+                    .api
+                    .http()
+                    .patch(url)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone()))
+            },
+        )
+        .await?;
+        if answer.is_success() {
+            return Ok(CallDone::default());
         }
+        Err(failure(&answer, retried))
     }
 }
 

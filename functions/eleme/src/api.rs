@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use o2o_core::command::{CallFailure, FailureCode};
 use o2o_core::settings::Secret;
 use o2o_core::{EnrichError, Timestamp};
-use o2o_enrich::command::send;
+use o2o_enrich::command::{Answer, send, send_refreshing};
 use o2o_enrich::{ApiClient, percent_encode};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -156,8 +156,7 @@ impl OrderApi {
         params: &[(&str, Value)],
     ) -> Result<RpcAnswer, CallFailure> {
         let api = format!("eleme {action}");
-        let mut refreshed = false;
-        loop {
+        let (answer, _) = send_refreshing(&api, refused, |refreshed| async move {
             let token = self.access_token(refreshed).await?;
             let id = request_id();
             let timestamp = Timestamp::now().unix_seconds();
@@ -180,7 +179,7 @@ impl OrderApi {
                 "params": params,
                 "signature": signature,
             });
-            let request = self
+            Ok(self
                 .client
                 .http()
                 .post(self.client.url(RPC_PATH))
@@ -189,47 +188,27 @@ impl OrderApi {
                     "application/json; charset=utf-8",
                 )
                 .header("x-eleme-requestid", &id)
-                .body(body.to_string());
-            let answer = send(&api, request).await?;
-            let read = serde_json::from_slice::<CallAnswer>(&answer.body).ok();
-            let readable = read.is_some();
-            let (result, error) = match read {
-                Some(read) => (
-                    read.result.filter(|r| r.get() != "null"),
-                    read.error.map(|e| RpcError {
-                        code: e.code.unwrap_or_default(),
-                        message: e.message,
-                    }),
+                .body(body.to_string()))
+        })
+        .await?;
+        let reply = read(answer);
+        if refused(&reply.answer) {
+            // Refused after the refresh.
+            return Err(CallFailure::transient(
+                FailureCode::Unauthorized,
+                format!(
+                    "{api}: the token is refused: check app_key, the app secret and the shop's authorisation"
                 ),
-                None => (None, None),
-            };
-            let refused =
-                answer.status == 401 || error.as_ref().is_some_and(|e| e.code == "UNAUTHORIZED");
-            if refused {
-                if !refreshed {
-                    refreshed = true;
-                    continue;
-                }
-                return Err(CallFailure::transient(
-                    FailureCode::Unauthorized,
-                    format!(
-                        "{api}: the token is refused: check app_key, the app secret and the shop's authorisation"
-                    ),
-                )
-                .with_platform_code(
-                    error
-                        .as_ref()
-                        .and_then(|e| shown_code(&e.code))
-                        .unwrap_or("HTTP 401"),
-                ));
-            }
-            return Ok(RpcAnswer {
-                answer,
-                readable,
-                result,
-                error,
-            });
+            )
+            .with_platform_code(
+                reply
+                    .error
+                    .as_ref()
+                    .and_then(|e| shown_code(&e.code))
+                    .unwrap_or("HTTP 401"),
+            ));
         }
+        Ok(reply)
     }
 
     /// Fetches one order with `eleme.order.getOrder`.
@@ -275,6 +254,37 @@ fn classify(api: &str, code: &str) -> EnrichError {
         EnrichError::Transient(message)
     } else {
         EnrichError::Permanent(message)
+    }
+}
+
+/// Whether Ele.me refused the token: HTTP 401, or the protocol's `UNAUTHORIZED` error.
+fn refused(answer: &Answer) -> bool {
+    answer.status == 401
+        || serde_json::from_slice::<CallAnswer>(&answer.body)
+            .ok()
+            .and_then(|read| read.error)
+            .is_some_and(|e| e.code.as_deref() == Some("UNAUTHORIZED"))
+}
+
+/// The protocol's `{id, result, error}` read from `answer`, where it is that.
+fn read(answer: Answer) -> RpcAnswer {
+    let read = serde_json::from_slice::<CallAnswer>(&answer.body).ok();
+    let readable = read.is_some();
+    let (result, error) = match read {
+        Some(read) => (
+            read.result.filter(|r| r.get() != "null"),
+            read.error.map(|e| RpcError {
+                code: e.code.unwrap_or_default(),
+                message: e.message,
+            }),
+        ),
+        None => (None, None),
+    };
+    RpcAnswer {
+        answer,
+        readable,
+        result,
+        error,
     }
 }
 

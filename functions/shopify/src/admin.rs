@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use o2o_core::command::{CallFailure, FailureCode};
 use o2o_core::settings::Secret;
-use o2o_enrich::command::{Answer, send};
+use o2o_enrich::command::{Answer, send, send_refreshing};
 use o2o_enrich::{ApiClient, percent_encode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -123,38 +123,39 @@ impl AdminApi {
         let url = self
             .client
             .url(&format!("/admin/api/{}/graphql.json", self.version));
-        let mut refreshed = false;
-        loop {
-            let token = self.token(refreshed).await?;
-            let request = self
-                .client
-                .http()
-                .post(&url)
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json")
-                .header(ACCESS_TOKEN_HEADER, token.expose())
-                .body(body.clone());
-            let answer = send(api, request).await?;
-            if answer.status == 401 {
-                if !refreshed && self.can_refresh() {
-                    refreshed = true;
-                    continue;
-                }
-                return Err(CallFailure::transient(
-                    FailureCode::Unauthorized,
-                    format!(
-                        "{api}: the access token is refused (HTTP 401): check admin_access_token or client_id, and that the app is installed on {}",
-                        self.shop_domain
-                    ),
-                )
-                .with_platform_code("HTTP 401"));
-            }
-            if !answer.is_success() {
-                let (code, message) = first_error(&answer);
-                return Err(answer.failure(code, message.map(|m| format!("{api}: {m}"))));
-            }
-            return read_data(api, &answer);
+        let (url, body) = (&url, &body);
+        let (answer, _) = send_refreshing(
+            api,
+            |answer| answer.status == 401 && self.can_refresh(),
+            |refreshed| async move {
+                let token = self.token(refreshed).await?;
+                Ok(self
+                    .client
+                    .http()
+                    .post(url)
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json")
+                    .header(ACCESS_TOKEN_HEADER, token.expose())
+                    .body(body.clone()))
+            },
+        )
+        .await?;
+        if answer.status == 401 {
+            // Refused after a refresh, or a fixed token refused.
+            return Err(CallFailure::transient(
+                FailureCode::Unauthorized,
+                format!(
+                    "{api}: the access token is refused (HTTP 401): check admin_access_token or client_id, and that the app is installed on {}",
+                    self.shop_domain
+                ),
+            )
+            .with_platform_code("HTTP 401"));
         }
+        if !answer.is_success() {
+            let (code, message) = first_error(&answer);
+            return Err(answer.failure(code, message.map(|m| format!("{api}: {m}"))));
+        }
+        read_data(api, &answer)
     }
 
     fn can_refresh(&self) -> bool {

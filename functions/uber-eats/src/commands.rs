@@ -26,7 +26,7 @@ use std::time::Duration;
 use o2o_core::command::{
     Action, CallDone, CallFailure, CommandKind, FailureCode, OrderCommand, Reason,
 };
-use o2o_enrich::command::{Answer, send};
+use o2o_enrich::command::{Answer, send_refreshing};
 use o2o_enrich::percent_encode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -143,27 +143,27 @@ pub async fn execute(orders: &OrderApi, command: &OrderCommand) -> Result<CallDo
             format!("{api}: body not written"),
         )
     })?;
-    let mut refreshed = false;
-    loop {
-        let token = orders.access_token(refreshed).await?;
-        let request = orders
-            .api
-            .http()
-            .post(&url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body.clone());
-        let answer = send(api, request).await?;
-        if answer.is_success() {
-            return Ok(CallDone::default());
-        }
-        if answer.status == 401 && !refreshed {
-            refreshed = true;
-            continue;
-        }
-        return Err(failure(&answer, refreshed));
+    let (url, body) = (&url, &body);
+    let (answer, refreshed) = send_refreshing(
+        api,
+        |answer| answer.status == 401,
+        |refreshed| async move {
+            let token = orders.access_token(refreshed).await?;
+            Ok(orders
+                .api
+                .http()
+                .post(url)
+                .bearer_auth(token.expose())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body.clone()))
+        },
+    )
+    .await?;
+    if answer.is_success() {
+        return Ok(CallDone::default());
     }
+    Err(failure(&answer, refreshed))
 }
 
 /// Uber's error body (`docs/eats/guides/errors`); either field may be missing.

@@ -45,6 +45,35 @@ pub async fn send(api: &str, request: reqwest::RequestBuilder) -> Result<Answer,
     })
 }
 
+/// Sends the request `request` builds for the API named `api`, and once more when the platform
+/// refuses the credentials: `request(false)` builds the first request (with the current token);
+/// when `refused` says its answer is a refusal, `request(true)` builds a second one (with a
+/// refreshed token, or a newly minted one) and its answer is returned, whatever it is. At most
+/// two calls, the second only after a refusal; a failure of [`send`] (no answer, 408, 429, 5xx)
+/// or of `request` is returned at once.
+///
+/// `refused` is usually `|answer| answer.status == 401`; a connector that cannot refresh its
+/// token says `false`, and one whose platform refuses in the body says so too. The answer comes
+/// with whether the request was made again: a refused answer with `true` was refused after a
+/// refresh, which each connector reports its own way.
+pub async fn send_refreshing<R, F, Fut>(
+    api: &str,
+    refused: R,
+    mut request: F,
+) -> Result<(Answer, bool), CallFailure>
+where
+    R: Fn(&Answer) -> bool,
+    F: FnMut(bool) -> Fut,
+    Fut: Future<Output = Result<reqwest::RequestBuilder, CallFailure>>,
+{
+    let answer = send(api, request(false).await?).await?;
+    if !refused(&answer) {
+        return Ok((answer, false));
+    }
+    let answer = send(api, request(true).await?).await?;
+    Ok((answer, true))
+}
+
 /// The transient failure of a request that got no answer.
 pub fn unreachable(api: &str, e: &reqwest::Error) -> CallFailure {
     let kind = if e.is_timeout() {
@@ -100,7 +129,7 @@ impl Answer {
 mod tests {
     use super::*;
     use crate::{ApiClient, ApiSettings};
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     async fn call(template: ResponseTemplate) -> Result<Answer, CallFailure> {
@@ -156,6 +185,92 @@ mod tests {
             .expect("answer");
         let failure = garbage.json::<serde_json::Value>().expect_err("not json");
         assert_eq!(failure.code, FailureCode::BadAnswer);
+    }
+
+    /// Calls a server that answers `first` to the first token and `second` to the refreshed one
+    /// (each expected at most once, exactly once when given), with `refused`; returns the result
+    /// and the `refreshed` flags the requests were built with.
+    async fn refreshing(
+        first: u16,
+        second: Option<u16>,
+        refused: impl Fn(&Answer) -> bool,
+    ) -> (Result<(Answer, bool), CallFailure>, Vec<bool>) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/accept"))
+            .and(header("authorization", "Bearer first"))
+            .respond_with(ResponseTemplate::new(first))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/accept"))
+            .and(header("authorization", "Bearer refreshed"))
+            .respond_with(ResponseTemplate::new(second.unwrap_or(200)))
+            .expect(u64::from(second.is_some()))
+            .mount(&server)
+            .await;
+        let api = ApiClient::new(&ApiSettings::default(), &server.uri()).expect("client");
+        let mut built = Vec::new();
+        let api = &api;
+        let result = send_refreshing("test accept", refused, |refreshed| {
+            built.push(refreshed);
+            let token = if refreshed { "refreshed" } else { "first" };
+            async move { Ok(api.http().post(api.url("/accept")).bearer_auth(token)) }
+        })
+        .await;
+        server.verify().await;
+        (result, built)
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_refreshed_once() {
+        let is_401 = |answer: &Answer| answer.status == 401;
+        let (result, built) = refreshing(401, Some(200), is_401).await;
+        let (answer, refreshed) = result.expect("answer");
+        assert_eq!((answer.status, refreshed), (200, true));
+        assert_eq!(built, [false, true]);
+
+        let (result, built) = refreshing(401, Some(401), is_401).await;
+        let (answer, refreshed) = result.expect("answer");
+        assert_eq!((answer.status, refreshed), (401, true));
+        assert_eq!(built, [false, true]);
+
+        let (result, built) = refreshing(500, None, is_401).await;
+        let failure = result.expect_err("transient");
+        assert!(failure.transient);
+        assert_eq!(failure.code, FailureCode::PlatformUnavailable);
+        assert_eq!(built, [false]);
+
+        for status in [200, 403, 404] {
+            let (result, built) = refreshing(status, None, is_401).await;
+            let (answer, refreshed) = result.expect("answer");
+            assert_eq!((answer.status, refreshed), (status, false));
+            assert_eq!(built, [false]);
+        }
+
+        // A token that cannot be refreshed: its 401 is returned at once.
+        let (result, built) = refreshing(401, None, |_| false).await;
+        let (answer, refreshed) = result.expect("answer");
+        assert_eq!((answer.status, refreshed), (401, false));
+        assert_eq!(built, [false]);
+    }
+
+    #[tokio::test]
+    async fn a_token_that_cannot_be_had_is_the_failure() {
+        let failure = send_refreshing(
+            "test accept",
+            |_| true,
+            |_| async {
+                Err::<reqwest::RequestBuilder, _>(CallFailure::transient(
+                    FailureCode::Unauthorized,
+                    "no token",
+                ))
+            },
+        )
+        .await
+        .expect_err("no token");
+        assert_eq!(failure.message.as_deref(), Some("no token"));
     }
 
     #[tokio::test]
