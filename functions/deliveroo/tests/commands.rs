@@ -23,10 +23,10 @@ use o2o_core::pipeline::CommandProcessed;
 use o2o_core::ports::PortError;
 use o2o_core::{Timestamp, UnifiedOrderEvent};
 use o2o_deliveroo::Deliveroo;
-use o2o_testkit::commands::{CommandHarness, command};
+use o2o_testkit::commands::{CommandHarness, command, no_call};
 use o2o_testkit::samples::dev_connector_with;
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, body_string, header, method, path};
+use wiremock::matchers::{body_json, body_string, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const ORDER_ID: &str = "gb:ec75c356-65f8-4bc6-8b0b-76abfa991fbf";
@@ -78,15 +78,6 @@ fn api_call(verb: &str, at: &str, token: &str, body: Value) -> MockBuilder {
         .and(header("authorization", format!("Bearer {token}").as_str()))
         .and(header("content-type", "application/json"))
         .and(body_json(body))
-}
-
-/// Nothing may reach the mock.
-async fn no_call(server: &MockServer) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(server)
-        .await;
 }
 
 fn cmd(id: &str, action: Action) -> OrderCommand {
@@ -501,7 +492,7 @@ async fn the_same_command_id_twice_calls_deliveroo_once() {
 #[tokio::test]
 async fn past_its_window_or_deadline_nothing_is_sent() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let tablet_less = connector(&server, &[]);
     let tablet_based = connector(&server, &[("tablet_based", json!(true))]);
     // 10 minutes to accept; 3 for a tablet-based sync status; an hour for a prep stage.
@@ -530,7 +521,7 @@ async fn past_its_window_or_deadline_nothing_is_sent() {
 #[tokio::test]
 async fn cancel_is_unsupported_and_not_sent() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let cancel = cmd(
         "cancel-1",
         Action::Cancel {
@@ -546,7 +537,7 @@ async fn cancel_is_unsupported_and_not_sent() {
 #[tokio::test]
 async fn without_credentials_a_command_fails_naming_the_settings() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let connector: Deliveroo = dev_connector_with(&[
         ("api_base", json!(server.uri())),
         ("auth_base", json!(server.uri())),

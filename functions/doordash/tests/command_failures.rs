@@ -10,7 +10,7 @@ use o2o_core::command::{Action, CommandKind, FailureCode};
 use o2o_core::event::EventType;
 use o2o_core::ports::PortError;
 use o2o_doordash::DoorDash;
-use o2o_testkit::commands::CommandHarness;
+use o2o_testkit::commands::{CommandHarness, failure};
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -103,12 +103,15 @@ async fn unavailable_answers_are_retried_then_reported_as_retryable() {
             "{status}: {last:?}"
         );
         let event = only_result(&harness, "ready-retry", CommandKind::Ready);
-        let result = event.command.expect("result");
-        assert_eq!(result.attempts, 3);
-        let error = result.error.expect("an error");
-        assert_eq!(error.code, FailureCode::PlatformUnavailable);
-        assert!(error.retryable);
-        assert_eq!(error.platform_code, Some(format!("HTTP {status}")));
+        assert_eq!(
+            failure(&event),
+            (
+                FailureCode::PlatformUnavailable,
+                Some(format!("HTTP {status}")),
+                true,
+                3
+            )
+        );
     }
 }
 
@@ -200,10 +203,8 @@ async fn past_its_deadline_fulfil_or_without_a_key_nothing_is_called() {
             .await
             .expect("reported");
         let event = only_result(&harness, &command.command_id, command.action.kind());
-        let result = event.command.expect("result");
-        assert_eq!(result.attempts, 0);
-        let error = result.error.expect("an error");
-        assert_eq!((error.code, error.retryable), (code, false));
+        let (failed, _, retryable, attempts) = failure(&event);
+        assert_eq!((failed, retryable, attempts), (code, false, 0));
     }
 
     // The channel of `o2o.toml` has no access key: `unauthorized`, naming what is missing.

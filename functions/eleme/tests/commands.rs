@@ -27,7 +27,7 @@ use o2o_core::pipeline::CommandProcessed;
 use o2o_core::ports::PortError;
 use o2o_core::{Timestamp, UnifiedOrderEvent};
 use o2o_eleme::Eleme;
-use o2o_testkit::commands::{CommandHarness, command};
+use o2o_testkit::commands::{CommandHarness, command, failure, no_call, succeeded};
 use o2o_testkit::samples::dev_connector_with;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string, header, method, path};
@@ -153,49 +153,9 @@ fn error(code: &str, message: &str) -> ResponseTemplate {
     }))
 }
 
-/// Mounts a catch-all that must never be called.
-async fn no_call(server: &MockServer) {
-    Mock::given(wiremock::matchers::any())
-        .respond_with(done())
-        .expect(0)
-        .mount(server)
-        .await;
-}
-
 /// The one result event of `harness`, checked for what every result carries.
 fn only_result(harness: &CommandHarness, id: &str, kind: CommandKind) -> UnifiedOrderEvent {
-    let results = harness.results();
-    assert_eq!(results.len(), 1, "{results:?}");
-    let event = results[0].clone();
-    assert_eq!(event.source.channel, "eleme");
-    assert_eq!(event.source.tenant, SHOP);
-    assert_eq!(
-        event.order.as_ref().map(|o| o.external_id.as_str()),
-        Some(ORDER_ID)
-    );
-    let result = event.command.as_ref().expect("a command result");
-    assert_eq!(result.command_id, id);
-    assert_eq!(result.kind, kind);
-    event
-}
-
-fn succeeded(event: &UnifiedOrderEvent, attempts: u32) {
-    assert_eq!(event.event_type, EventType::CommandSucceeded);
-    let result = event.command.as_ref().expect("a result");
-    assert_eq!((result.attempts, &result.error), (attempts, &None));
-}
-
-/// `(code, platform_code, retryable, attempts)` of a `command.failed`.
-fn failure(event: &UnifiedOrderEvent) -> (FailureCode, Option<String>, bool, u32) {
-    assert_eq!(event.event_type, EventType::CommandFailed);
-    let result = event.command.as_ref().expect("a result");
-    let error = result.error.clone().expect("an error");
-    (
-        error.code,
-        error.platform_code,
-        error.retryable,
-        result.attempts,
-    )
+    harness.only_result("eleme", SHOP, ORDER_ID, id, kind)
 }
 
 #[tokio::test]
@@ -513,7 +473,7 @@ async fn a_duplicate_command_id_calls_ele_me_once() {
 #[tokio::test]
 async fn a_passed_deadline_is_not_sent() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, done()).await;
     let harness = CommandHarness::new();
     let mut cancel = order_command(
         "em-cancel-3",
@@ -537,7 +497,7 @@ async fn a_passed_deadline_is_not_sent() {
 #[tokio::test]
 async fn fulfil_is_unsupported_without_a_call() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, done()).await;
     let harness = CommandHarness::new();
     let fulfil = order_command("em-fulfil-1", Action::Fulfil(Fulfil::default()));
     harness

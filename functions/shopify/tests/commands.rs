@@ -23,12 +23,12 @@ use o2o_core::command::{Action, CommandKind, FailureCode, Fulfil, FulfilItem, Or
 use o2o_core::pipeline::CommandProcessed;
 use o2o_core::ports::PortError;
 use o2o_core::settings::parse_settings;
-use o2o_core::{Connector, Timestamp, UnifiedOrderEvent};
+use o2o_core::{Connector, Timestamp};
 use o2o_shopify::{Settings, Shopify};
-use o2o_testkit::commands::{CommandHarness, command};
+use o2o_testkit::commands::{CommandHarness, command, no_call, run_once, summary};
 use o2o_testkit::samples::{dev_connector_with, dev_table};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_string, header, method, path};
+use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const SHOP: &str = "o2o-demo.myshopify.com";
@@ -172,15 +172,6 @@ fn refused_token() -> ResponseTemplate {
     ResponseTemplate::new(401).set_body_json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}))
 }
 
-/// Nothing may reach the mock.
-async fn no_call(server: &MockServer) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(server)
-        .await;
-}
-
 fn fulfil(items: &[(&str, u32)], tracking: bool, notify: bool) -> Action {
     Action::Fulfil(Fulfil {
         carrier: tracking.then(|| "UPS".to_owned()),
@@ -200,25 +191,6 @@ fn fulfil(items: &[(&str, u32)], tracking: bool, notify: bool) -> Action {
 
 fn cmd(id: &str, action: Action) -> OrderCommand {
     command(id, "shopify", SHOP, ORDER_ID, action)
-}
-
-/// The fields of a result event the order system reads.
-fn summary(event: &UnifiedOrderEvent) -> Value {
-    let result = event.command.as_ref().expect("a command result");
-    let error = result.error.as_ref();
-    json!({
-        "event_type": event.event_type.as_str(),
-        "channel": event.source.channel,
-        "tenant": event.source.tenant,
-        "order": event.order.as_ref().map(|o| o.external_id.clone()),
-        "command_id": result.command_id,
-        "kind": result.kind.as_str(),
-        "attempts": result.attempts,
-        "platform_reference": result.platform_reference,
-        "code": error.map(|e| e.code.as_str()),
-        "retryable": error.map(|e| e.retryable),
-        "platform_code": error.and_then(|e| e.platform_code.clone()),
-    })
 }
 
 fn succeeded(command_id: &str, attempts: u32) -> Value {
@@ -243,23 +215,6 @@ fn failed(
         "platform_reference": null, "code": code.as_str(), "retryable": retryable,
         "platform_code": platform_code,
     })
-}
-
-/// Runs `command` once as the queue's only attempt and returns its one result.
-async fn run_once(connector: &Shopify, command: &OrderCommand) -> (Value, Option<String>) {
-    let harness = CommandHarness::new();
-    harness
-        .run(connector, command, 1, true)
-        .await
-        .expect("reported");
-    let results = harness.results();
-    assert_eq!(results.len(), 1, "{results:?}");
-    let message = results[0]
-        .command
-        .as_ref()
-        .and_then(|c| c.error.as_ref())
-        .and_then(|e| e.message.clone());
-    (summary(&results[0]), message)
 }
 
 #[tokio::test]
@@ -669,7 +624,7 @@ async fn the_same_command_twice_fulfils_once() {
 #[tokio::test]
 async fn a_passed_deadline_and_other_kinds_make_no_call() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let shopify = connector(&server, &[]);
     let mut late = cmd("ship-12", fulfil(&[], true, true));
     late.deadline = Some(Timestamp::now().plus_seconds(-60));
@@ -726,7 +681,7 @@ async fn a_passed_deadline_and_other_kinds_make_no_call() {
 #[tokio::test]
 async fn commands_that_cannot_be_sent_make_no_call() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let webhooks_only: Shopify = dev_connector_with(&[("api_base", json!(server.uri()))]);
     let (result, message) = run_once(&webhooks_only, &cmd("bad-1", fulfil(&[], true, true))).await;
     assert_eq!(

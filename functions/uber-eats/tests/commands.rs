@@ -9,7 +9,7 @@ use o2o_core::Timestamp;
 use o2o_core::command::{Action, CommandKind, Reason};
 use o2o_core::event::EventType;
 use o2o_core::pipeline::CommandProcessed;
-use o2o_testkit::commands::CommandHarness;
+use o2o_testkit::commands::{CommandHarness, succeeded};
 use serde_json::json;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -45,11 +45,7 @@ async fn accept_posts_accept_pos_order_with_the_ready_time() {
         ),
         "{done:?}"
     );
-    let event = only_result(&harness, "accept-1", CommandKind::Accept);
-    assert_eq!(event.event_type, EventType::CommandSucceeded);
-    let result = event.command.expect("result");
-    assert_eq!(result.attempts, 1);
-    assert_eq!(result.error, None);
+    succeeded(&only_result(&harness, "accept-1", CommandKind::Accept), 1);
     assert_eq!(
         harness.groups(),
         vec![Some(format!("uber-eats:{STORE}:{ORDER_ID}"))]

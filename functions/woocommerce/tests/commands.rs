@@ -26,12 +26,12 @@ use o2o_core::pipeline::CommandProcessed;
 use o2o_core::ports::PortError;
 use o2o_core::sample::parse_sample;
 use o2o_core::settings::parse_settings;
-use o2o_core::{Connector, Timestamp, UnifiedOrderEvent};
-use o2o_testkit::commands::{CommandHarness, command};
+use o2o_core::{Connector, Timestamp};
+use o2o_testkit::commands::{CommandHarness, command, no_call, run_once, summary};
 use o2o_testkit::samples::{dev_connector_with, dev_table, repo_root};
 use o2o_woocommerce::{Settings, WooCommerce};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 /// The site of the samples (`X-WC-Webhook-Source: https://shop.o2o-demo.example/`).
@@ -91,14 +91,6 @@ fn woo_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
         .set_body_json(json!({"code": code, "message": message, "data": {"status": status}}))
 }
 
-async fn no_call(server: &MockServer) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(server)
-        .await;
-}
-
 fn fulfil(items: &[(&str, u32)], carrier: Option<&str>, url: Option<&str>, notify: bool) -> Action {
     Action::Fulfil(Fulfil {
         carrier: carrier.map(str::to_owned),
@@ -117,25 +109,6 @@ fn fulfil(items: &[(&str, u32)], carrier: Option<&str>, url: Option<&str>, notif
 
 fn cmd(id: &str, action: Action) -> OrderCommand {
     command(id, "woocommerce", SITE, ORDER_ID, action)
-}
-
-/// The fields of a result event the order system reads.
-fn summary(event: &UnifiedOrderEvent) -> Value {
-    let result = event.command.as_ref().expect("a command result");
-    let error = result.error.as_ref();
-    json!({
-        "event_type": event.event_type.as_str(),
-        "channel": event.source.channel,
-        "tenant": event.source.tenant,
-        "order": event.order.as_ref().map(|o| o.external_id.clone()),
-        "command_id": result.command_id,
-        "kind": result.kind.as_str(),
-        "attempts": result.attempts,
-        "platform_reference": result.platform_reference,
-        "code": error.map(|e| e.code.as_str()),
-        "retryable": error.map(|e| e.retryable),
-        "platform_code": error.and_then(|e| e.platform_code.clone()),
-    })
 }
 
 fn succeeded(command_id: &str, reference: Option<&str>) -> Value {
@@ -160,23 +133,6 @@ fn failed(
         "platform_reference": null, "code": code.as_str(), "retryable": retryable,
         "platform_code": platform_code,
     })
-}
-
-/// Runs `command` once as the queue's only attempt: its one result, and its message.
-async fn run_once(connector: &WooCommerce, command: &OrderCommand) -> (Value, Option<String>) {
-    let harness = CommandHarness::new();
-    harness
-        .run(connector, command, 1, true)
-        .await
-        .expect("reported");
-    let results = harness.results();
-    assert_eq!(results.len(), 1, "{results:?}");
-    let message = results[0]
-        .command
-        .as_ref()
-        .and_then(|c| c.error.as_ref())
-        .and_then(|e| e.message.clone());
-    (summary(&results[0]), message)
 }
 
 /// The methods and paths the mock received, in order.
@@ -606,7 +562,7 @@ async fn the_same_command_twice_ships_once() {
 #[tokio::test]
 async fn a_passed_deadline_and_other_kinds_make_no_call() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let woo = connector(&server, &[]);
     let mut late = cmd("late-1", fulfil(&[], Some("UPS"), None, true));
     late.deadline = Some(Timestamp::now().plus_seconds(-1));
@@ -661,7 +617,7 @@ async fn a_passed_deadline_and_other_kinds_make_no_call() {
 #[tokio::test]
 async fn commands_that_cannot_be_sent_make_no_call() {
     let server = MockServer::start().await;
-    no_call(&server).await;
+    no_call(&server, ResponseTemplate::new(500)).await;
     let webhooks_only: WooCommerce = dev_connector_with(&[("api_base", json!(server.uri()))]);
     let (result, message) =
         run_once(&webhooks_only, &cmd("bad-1", fulfil(&[], None, None, true))).await;

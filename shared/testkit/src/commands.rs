@@ -1,16 +1,22 @@
 //! Order commands run through the real command pipeline over an in-memory store and queue, for
 //! the connectors' command tests: what the platform's mock received is checked by the test,
-//! and what the order system would read back is [`CommandHarness::results`].
+//! and what the order system would read back is [`CommandHarness::results`], checked with
+//! [`CommandHarness::only_result`], [`succeeded`], [`failure`] or [`summary`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use o2o_core::command::{Action, CommandOrder, CommandSchemaVersion, OrderCommand};
+use o2o_core::command::{
+    Action, CommandKind, CommandOrder, CommandSchemaVersion, FailureCode, OrderCommand,
+};
+use o2o_core::event::EventType;
 use o2o_core::pipeline::{CommandProcessed, PipelineOptions, QueuedCommand};
 use o2o_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, PortError, QueueMessage, QueueName, Queues,
 };
 use o2o_core::{Connector, IdempotencyKey, Pipeline, Reply, Timestamp, UnifiedOrderEvent};
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A command for `channel`, `tenant` and order `order_id`, requested now.
 pub fn command(
@@ -85,6 +91,104 @@ impl CommandHarness {
         let messages = self.unified.lock().map(|m| m.clone()).unwrap_or_default();
         messages.into_iter().map(|m| m.group_id).collect()
     }
+
+    /// The one result event, checked for what every result carries: `channel`, `tenant` and
+    /// order `order_id` as its source, and a command result of `command_id` and `kind`.
+    pub fn only_result(
+        &self,
+        channel: &str,
+        tenant: &str,
+        order_id: &str,
+        command_id: &str,
+        kind: CommandKind,
+    ) -> UnifiedOrderEvent {
+        let results = self.results();
+        assert_eq!(results.len(), 1, "{results:?}");
+        let event = results[0].clone();
+        assert_eq!(event.source.channel, channel);
+        assert_eq!(event.source.tenant, tenant);
+        assert_eq!(
+            event.order.as_ref().map(|o| o.external_id.as_str()),
+            Some(order_id)
+        );
+        let result = event.command.as_ref().expect("a command result");
+        assert_eq!(result.command_id, command_id);
+        assert_eq!(result.kind, kind);
+        event
+    }
+}
+
+/// Checks that `event` is a `command.succeeded` after `attempts` attempts, with no error.
+pub fn succeeded(event: &UnifiedOrderEvent, attempts: u32) {
+    assert_eq!(event.event_type, EventType::CommandSucceeded);
+    let result = event.command.as_ref().expect("a result");
+    assert_eq!((result.attempts, &result.error), (attempts, &None));
+}
+
+/// `(code, platform_code, retryable, attempts)` of `event`, checked to be a `command.failed`
+/// with an error.
+pub fn failure(event: &UnifiedOrderEvent) -> (FailureCode, Option<String>, bool, u32) {
+    assert_eq!(event.event_type, EventType::CommandFailed);
+    let result = event.command.as_ref().expect("a result");
+    let error = result.error.clone().expect("an error");
+    (
+        error.code,
+        error.platform_code,
+        error.retryable,
+        result.attempts,
+    )
+}
+
+/// The fields of a result event the order system reads, as JSON to compare whole: `event_type`,
+/// `channel`, `tenant`, `order`, `command_id`, `kind`, `attempts`, `platform_reference`, and the
+/// error's `code`, `retryable` and `platform_code` (`null` without an error).
+pub fn summary(event: &UnifiedOrderEvent) -> Value {
+    let result = event.command.as_ref().expect("a command result");
+    let error = result.error.as_ref();
+    json!({
+        "event_type": event.event_type.as_str(),
+        "channel": event.source.channel,
+        "tenant": event.source.tenant,
+        "order": event.order.as_ref().map(|o| o.external_id.clone()),
+        "command_id": result.command_id,
+        "kind": result.kind.as_str(),
+        "attempts": result.attempts,
+        "platform_reference": result.platform_reference,
+        "code": error.map(|e| e.code.as_str()),
+        "retryable": error.map(|e| e.retryable),
+        "platform_code": error.and_then(|e| e.platform_code.clone()),
+    })
+}
+
+/// Runs `command` through `connector` once, as the queue's first and last hand-out, and returns
+/// the [`summary`] of its one result and the result's error message.
+pub async fn run_once<C: Connector>(
+    connector: &C,
+    command: &OrderCommand,
+) -> (Value, Option<String>) {
+    let harness = CommandHarness::new();
+    harness
+        .run(connector, command, 1, true)
+        .await
+        .expect("reported");
+    let results = harness.results();
+    assert_eq!(results.len(), 1, "{results:?}");
+    let message = results[0]
+        .command
+        .as_ref()
+        .and_then(|c| c.error.as_ref())
+        .and_then(|e| e.message.clone());
+    (summary(&results[0]), message)
+}
+
+/// Mounts on `server` a catch-all answering `answer` that must never be called: any request
+/// fails the test when the server is dropped (wiremock's `expect(0)`).
+pub async fn no_call(server: &MockServer, answer: ResponseTemplate) {
+    Mock::given(wiremock::matchers::any())
+        .respond_with(answer)
+        .expect(0)
+        .mount(server)
+        .await;
 }
 
 #[async_trait::async_trait]
