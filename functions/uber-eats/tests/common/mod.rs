@@ -85,19 +85,8 @@ pub fn cancel_busy() -> Action {
     }
 }
 
-/// The one result event, checked for what every result carries.
+/// The one result event, checked for what every result carries (the testkit's check, for
+/// this store's order).
 pub fn only_result(harness: &CommandHarness, id: &str, kind: CommandKind) -> UnifiedOrderEvent {
-    let results = harness.results();
-    assert_eq!(results.len(), 1, "{results:?}");
-    let event = results[0].clone();
-    assert_eq!(event.source.channel, "uber-eats");
-    assert_eq!(event.source.tenant, STORE);
-    assert_eq!(
-        event.order.as_ref().map(|o| o.external_id.as_str()),
-        Some(ORDER_ID)
-    );
-    let result = event.command.as_ref().expect("a command result");
-    assert_eq!(result.command_id, id);
-    assert_eq!(result.kind, kind);
-    event
+    harness.only_result("uber-eats", STORE, ORDER_ID, id, kind)
 }
